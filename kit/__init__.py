@@ -1,0 +1,19 @@
+"""Model Extraction Lab: steal machine-learning models through their prediction APIs.
+
+The path of data: ``load_dataset`` -> ``train_target`` -> ``PredictionAPI`` -> an
+attack from :mod:`kit.attacks` -> ``Extraction`` -> ``agreement`` and ``plot_boundaries``.
+"""
+
+from .api import Answer, BudgetExceeded, PredictionAPI, QueryLog
+from .data import DATASETS, Dataset, DataUnavailable, load_dataset
+from .extraction import Extraction
+from .features import Feature, sample_uniform
+from .metrics import Agreement, agreement
+from .plots import BoundaryPlot, plot_boundaries
+from .targets import TARGET_KINDS, train_target
+
+__all__ = [
+    "DATASETS", "TARGET_KINDS", "Agreement", "Answer", "BoundaryPlot", "BudgetExceeded", "DataUnavailable",
+    "Dataset", "Extraction", "Feature", "PredictionAPI", "QueryLog", "agreement", "load_dataset",
+    "plot_boundaries", "sample_uniform", "train_target",
+]

@@ -1,0 +1,269 @@
+"""The prediction API: the only door an attacker has to a secret model.
+
+It answers rows of raw feature values with what a 2016 ML-as-a-service answered
+(paper section 3, Table 2): a label, a label with its confidence vector, or for trees
+also the identifier of the node that answered (BigML).  It counts, prices and logs
+every input it answers, refuses past its budget, and rounds confidences when told to
+(the countermeasure of section 7).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+import numpy as np
+
+from .features import check_rows, encode, encoded_columns
+
+OUTPUTS = ("label", "proba", "leaf")
+MAX_DECIMALS = 15
+
+
+class BudgetExceeded(RuntimeError):
+    """Raised when a batch would take the API past its query budget; nothing is answered."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the API returns for a batch of ``n`` rows.
+
+    Attributes
+    ----------
+    labels : ndarray of shape (n,)
+        The predicted class of each row.
+    proba : ndarray of shape (n, n_classes) or None
+        Confidence vectors (rounded if the API rounds); None when the API gives labels only.
+    nodes : ndarray of shape (n,) or None
+        Identifier of the tree node that answered (``output="leaf"`` only).
+    """
+
+    labels: np.ndarray
+    proba: np.ndarray | None = None
+    nodes: np.ndarray | None = None
+
+    def __len__(self):
+        return len(self.labels)
+
+
+class QueryLog:
+    """Every input an API answered, in order, with its answer.
+
+    ``len(log)`` is the number of rows answered; ``log.X``, ``log.labels``,
+    ``log.proba`` and ``log.nodes`` stack them; ``log[i]`` is one row and
+    ``log[a:b]`` a shorter log.
+    """
+
+    def __init__(self, X=None, answer=None):
+        self._chunks = []
+        if X is not None:
+            self.append(X, answer)
+
+    def append(self, X, answer):
+        """Record a batch of answered rows."""
+        self._chunks.append((np.asarray(X, dtype=float), answer))
+
+    def _stack(self, part):
+        values = [getattr(answer, part) if part else X for X, answer in self._chunks]
+        if not values or any(value is None for value in values):
+            return None
+        return np.concatenate(values)
+
+    @property
+    def X(self) -> np.ndarray:
+        """The queried rows, shape ``(len(log), n_features)``."""
+        X = self._stack(None)
+        return np.empty((0, 0)) if X is None else X
+
+    @property
+    def labels(self):
+        return self._stack("labels")
+
+    @property
+    def proba(self):
+        return self._stack("proba")
+
+    @property
+    def nodes(self):
+        return self._stack("nodes")
+
+    def __len__(self):
+        return sum(len(X) for X, _ in self._chunks)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            parts = [self.labels, self.proba, self.nodes]
+            picked = [None if part is None else part[index] for part in parts]
+            return QueryLog(self.X[index], Answer(*picked)) if len(self) else QueryLog()
+        row = self[index : index + 1 if index != -1 else None]
+        if not len(row):
+            raise IndexError(f"query log index {index} out of range for {len(self)} rows")
+        return row
+
+    def __repr__(self):
+        return f"QueryLog({len(self)} rows)"
+
+
+def _check_settings(output, decimals, budget, price_per_query):
+    if output not in OUTPUTS:
+        raise ValueError(f"unknown output kind {output!r}; choose one of: {', '.join(OUTPUTS)}")
+    if decimals is not None and (
+        isinstance(decimals, bool) or not isinstance(decimals, Integral) or not 0 <= decimals <= MAX_DECIMALS
+    ):
+        raise ValueError(f"decimals must be None (no rounding) or an integer from 0 to {MAX_DECIMALS}, got {decimals!r}")
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, Integral) or budget < 1):
+        raise ValueError(f"budget must be None (unlimited) or a positive whole number of queries, got {budget!r}")
+    if isinstance(price_per_query, bool) or not isinstance(price_per_query, Real) or not (
+        math.isfinite(price_per_query) and price_per_query >= 0
+    ):
+        raise ValueError(f"price_per_query must be a dollar amount >= 0, got {price_per_query!r}")
+
+
+class _TreeWalker:
+    """Evaluates a fitted scikit-learn tree node by node, so that it can stop early.
+
+    This is the paper's node-identity oracle (section 4.2): a query with a missing
+    feature stops at the first node that splits on that feature.
+    """
+
+    def __init__(self, tree, features):
+        self.tree = tree.tree_
+        self.features = features
+        self.raw_feature = encoded_columns(features)  # encoded column -> raw feature
+
+    def nodes(self, X):
+        encoded = encode(self.features, np.nan_to_num(X))
+        missing = np.isnan(X)
+        node = np.zeros(len(X), dtype=int)
+        rows = np.arange(len(X))
+        while True:
+            column = self.tree.feature[node]
+            active = self.tree.children_left[node] >= 0
+            stops = missing[rows, self.raw_feature[np.where(active, column, 0)]]
+            active &= ~stops
+            if not active.any():
+                return node
+            goes_left = encoded[rows, np.where(active, column, 0)] <= self.tree.threshold[node]
+            child = np.where(goes_left, self.tree.children_left[node], self.tree.children_right[node])
+            node = np.where(active, child, node)
+
+    def proba(self, node):
+        value = self.tree.value[node][:, 0, :]
+        return value / value.sum(axis=1, keepdims=True)
+
+
+def _find_tree(model, features):
+    """The tree walker if the target is (a pipeline ending in) a decision tree, else None."""
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    return _TreeWalker(final, features) if hasattr(final, "tree_") else None
+
+
+class PredictionAPI:
+    """A secret model behind a prediction service.
+
+    Parameters
+    ----------
+    model : fitted estimator
+        The secret target (for instance from :func:`kit.train_target`); it takes raw rows.
+    features : sequence of Feature
+        The public description of the inputs.
+    output : {"proba", "label", "leaf"}
+        What each answer reveals: the label; the label and the confidence vector; or
+        for trees also the node identifier (BigML's answers).
+    decimals : int or None
+        Round every confidence to this many decimals (None: full precision).
+    budget : int or None
+        The most inputs this API will answer (None: unlimited).
+    price_per_query : float
+        Dollars charged per input answered (Amazon 2016: 0.0001).
+
+    Attributes
+    ----------
+    queries_used : int
+        Inputs answered so far (a batch of n counts n).
+    log : QueryLog
+        Every input answered and its answer.
+    """
+
+    def __init__(self, model, features, *, output="proba", decimals=None, budget=None, price_per_query=0.0):
+        _check_settings(output, decimals, budget, price_per_query)
+        self.features = tuple(features)
+        self._model = model
+        self._tree = _find_tree(model, self.features)
+        if output == "leaf" and self._tree is None:
+            raise ValueError(f"output='leaf' needs a decision tree target; this one is {_name(model)}")
+        if output != "label" and self._tree is None and not hasattr(model, "predict_proba"):
+            raise ValueError(f"{_name(model)} gives no confidences; use output='label'")
+        self.classes = tuple(model.classes_.tolist())
+        self.output = output
+        self.decimals = decimals
+        self.budget = budget
+        self.price_per_query = float(price_per_query)
+        self.queries_used = 0
+        self.log = QueryLog()
+
+    @property
+    def cost(self) -> float:
+        """Dollars spent so far."""
+        return self.queries_used * self.price_per_query
+
+    @property
+    def remaining(self):
+        """Queries left in the budget (None: unlimited)."""
+        return None if self.budget is None else self.budget - self.queries_used
+
+    @property
+    def accepts_incomplete(self) -> bool:
+        """Whether rows may leave features unspecified (NaN or None): trees only."""
+        return self._tree is not None
+
+    def query(self, X) -> Answer:
+        """Answer one row or a batch of rows of raw feature values.
+
+        Raises
+        ------
+        ValueError
+            The rows do not fit the public schema; nothing is counted.
+        BudgetExceeded
+            The batch would go past the budget; nothing is answered or counted.
+        """
+        X = check_rows(self.features, X, allow_missing=self.accepts_incomplete)
+        if self.budget is not None and self.queries_used + len(X) > self.budget:
+            raise BudgetExceeded(
+                f"query budget of {self.budget} exceeded: {self.queries_used} used, "
+                f"this batch asks {len(X)} more; nothing was answered"
+            )
+        answer = self._answer(X)
+        self.queries_used += len(X)
+        self.log.append(X, answer)
+        return answer
+
+    def _answer(self, X) -> Answer:
+        if self._tree is not None:
+            nodes = self._tree.nodes(X)
+            proba = self._tree.proba(nodes)
+            labels = np.asarray(self.classes)[proba.argmax(axis=1)] if len(X) else np.empty(0)
+        else:
+            nodes = None
+            labels = self._model.predict(X) if len(X) else np.empty(0)
+            proba = self._model.predict_proba(X) if self.output != "label" and len(X) else None
+        if self.output == "label":
+            return Answer(labels)
+        if proba is None:
+            proba = np.empty((0, len(self.classes)))
+        if self.decimals is not None:
+            proba = np.round(proba, self.decimals)
+        return Answer(labels, proba, nodes if self.output == "leaf" else None)
+
+    def __repr__(self):
+        budget = "unlimited" if self.budget is None else f"{self.budget}"
+        return (
+            f"PredictionAPI(output={self.output!r}, decimals={self.decimals}, "
+            f"{self.queries_used} queries used of {budget}, cost ${self.cost:,.4f})"
+        )
+
+
+def _name(model):
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    return type(final).__name__

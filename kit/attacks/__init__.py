@@ -1,0 +1,7 @@
+"""The attacks of Tramer et al. (2016), one module per family.
+
+Each attack is ``attack(api, *, budget=None, random_state=0, **knobs) -> Extraction``
+and reaches the target only through ``api``.
+"""
+
+__all__ = []

@@ -1,0 +1,166 @@
+"""The public description of a model's inputs, and what can be done with it alone.
+
+A prediction service publishes the schema of its inputs: each feature's name, whether
+it is continuous (with its range) or categorical (with its categories).  Attackers and
+owners both work from this schema, so everything here needs nothing but it.
+
+Categorical values travel as integer codes (``0 .. len(categories) - 1``); models see
+them one-hot encoded (paper section 3: "features one-hot encoded and scaled to [-1, 1]").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+
+CONTINUOUS = "continuous"
+CATEGORICAL = "categorical"
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One input of a model, as the API's public schema describes it.
+
+    Parameters
+    ----------
+    name : str
+        The feature's name.
+    kind : {"continuous", "categorical"}
+        Continuous values are reals in ``[low, high]``; categorical ones are integer
+        codes into ``categories``.
+    low, high : float
+        The range of a continuous feature (after scaling: ``[-1, 1]``).
+    categories : tuple of str
+        The values of a categorical feature, in code order.
+    """
+
+    name: str
+    kind: str = CONTINUOUS
+    low: float = -1.0
+    high: float = 1.0
+    categories: tuple = ()
+
+    def __post_init__(self):
+        if self.kind not in (CONTINUOUS, CATEGORICAL):
+            raise ValueError(f"feature kind must be 'continuous' or 'categorical', got {self.kind!r}")
+        if self.kind == CATEGORICAL and len(self.categories) < 1:
+            raise ValueError(f"categorical feature {self.name!r} needs at least one category")
+
+    @property
+    def width(self) -> int:
+        """Number of columns this feature takes once encoded."""
+        return len(self.categories) if self.kind == CATEGORICAL else 1
+
+    def describe(self) -> str:
+        """One line for people: ``age: continuous in [-1, 1]``."""
+        if self.kind == CATEGORICAL:
+            shown = ", ".join(self.categories[:4]) + (", ..." if len(self.categories) > 4 else "")
+            return f"{self.name}: categorical, {len(self.categories)} values ({shown})"
+        return f"{self.name}: continuous in [{self.low:g}, {self.high:g}]"
+
+
+def encoded_width(features) -> int:
+    """Number of columns of the one-hot encoded input (the paper's d)."""
+    return sum(feature.width for feature in features)
+
+
+def encoded_columns(features) -> np.ndarray:
+    """For each encoded column, the index of the feature it comes from."""
+    return np.repeat(np.arange(len(features)), [feature.width for feature in features])
+
+
+def encode(features, X) -> np.ndarray:
+    """One-hot encode the categorical columns of ``X``; continuous ones pass through.
+
+    A missing categorical value (NaN) encodes as all zeros.
+    """
+    X = np.asarray(X, dtype=float)
+    columns = []
+    for j, feature in enumerate(features):
+        if feature.kind == CATEGORICAL:
+            codes = X[:, j]
+            columns.append(codes[:, None] == np.arange(feature.width)[None, :])
+        else:
+            columns.append(X[:, j : j + 1])
+    if not columns:
+        return np.empty((len(X), 0))
+    return np.hstack(columns).astype(float)
+
+
+class FeatureEncoder(TransformerMixin, BaseEstimator):
+    """The public encoding as a scikit-learn transformer (first step of every target).
+
+    Parameters
+    ----------
+    features : sequence of Feature
+        The input schema.
+    """
+
+    def __init__(self, features=()):
+        self.features = features
+
+    def fit(self, X, y=None):
+        self.n_features_in_ = len(self.features)
+        return self
+
+    def transform(self, X):
+        return encode(self.features, X)
+
+
+def sample_uniform(features, n, random_state=None) -> np.ndarray:
+    """Draw ``n`` points uniformly from the feature space.
+
+    Continuous features are uniform on ``[low, high]``, categorical ones uniform over
+    their codes.  This is the distribution behind the paper's R_unif (section 3).
+    """
+    rng = check_random_state(random_state)
+    X = np.empty((n, len(features)))
+    for j, feature in enumerate(features):
+        if feature.kind == CATEGORICAL:
+            X[:, j] = rng.randint(feature.width, size=n)
+        else:
+            X[:, j] = rng.uniform(feature.low, feature.high, size=n)
+    return X
+
+
+def check_rows(features, X, *, allow_missing=False) -> np.ndarray:
+    """Validate query rows against the schema; return them as a 2-D float array.
+
+    Raises
+    ------
+    ValueError
+        With a one-line message naming what was expected.
+    """
+    try:
+        X = np.array(X, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError("queries must be numbers: one row of feature values, or a 2-D batch of rows") from None
+    if X.ndim == 1:
+        X = X[None, :]
+    if X.ndim != 2:
+        raise ValueError(f"queries must be one row or a 2-D batch of rows, got an array with {X.ndim} dimensions")
+    if X.shape[1] != len(features):
+        raise ValueError(f"expected {len(features)} features per row, got {X.shape[1]}")
+    missing = np.isnan(X)
+    if missing.any() and not allow_missing:
+        row, col = np.argwhere(missing)[0]
+        raise ValueError(
+            f"row {row} has a missing value (NaN/None) for {features[col].name!r}; "
+            "this API answers complete queries only"
+        )
+    if np.isinf(X).any():
+        raise ValueError("queries must be finite; got an infinite value")
+    for j, feature in enumerate(features):
+        if feature.kind != CATEGORICAL:
+            continue
+        codes = X[~missing[:, j], j]
+        bad = (codes != np.round(codes)) | (codes < 0) | (codes >= feature.width)
+        if bad.any():
+            raise ValueError(
+                f"feature {feature.name!r} is categorical: expected an integer code "
+                f"0..{feature.width - 1}, got {codes[bad][0]:g}"
+            )
+    return X

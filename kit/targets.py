@@ -1,0 +1,123 @@
+"""The secret models: what a model owner trains and puts behind a prediction API.
+
+Every target is a scikit-learn pipeline: the public one-hot encoding of the inputs
+(:class:`kit.features.FeatureEncoder`) followed by the model, so it takes the same raw
+rows the API accepts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics.pairwise import rbf_kernel
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import SVC
+from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils import check_random_state
+
+from .features import FeatureEncoder
+
+TARGET_KINDS = ("logreg", "softmax", "ovr", "mlp", "tree", "rbf-svm", "kernel-logreg")
+"""Model kinds :func:`train_target` knows."""
+
+
+class KernelLogisticRegression(ClassifierMixin, BaseEstimator):
+    """Logistic regression on RBF features ``K(x, r_i)`` of a few training points.
+
+    The paper's kernel LR (section 4.1.3): ``f(x) = softmax(alpha K(R, x) + beta)``
+    with representers ``R`` drawn from the training data, which is why extracting
+    them leaks training data.
+
+    Parameters
+    ----------
+    n_representers : int
+        Number of training points kept as representers.
+    gamma : float
+        RBF kernel width: ``K(x, r) = exp(-gamma ||x - r||^2)``.
+    C : float
+        Inverse regularisation of the logistic regression.
+    random_state : int or None
+        Seeds the choice of representers.
+    """
+
+    def __init__(self, n_representers=20, gamma=0.05, C=100.0, random_state=None):
+        self.n_representers = n_representers
+        self.gamma = gamma
+        self.C = C
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        rng = check_random_state(self.random_state)
+        chosen = rng.choice(len(X), size=min(self.n_representers, len(X)), replace=False)
+        self.representers_ = np.asarray(X, dtype=float)[chosen]
+        self.representer_index_ = chosen
+        self.linear_ = LogisticRegression(C=self.C, max_iter=5000).fit(self._kernel(X), y)
+        self.classes_ = self.linear_.classes_
+        return self
+
+    def _kernel(self, X):
+        return rbf_kernel(np.asarray(X, dtype=float), self.representers_, gamma=self.gamma)
+
+    def decision_function(self, X):
+        return self.linear_.decision_function(self._kernel(X))
+
+    def predict_proba(self, X):
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            positive = expit(scores)
+            return np.column_stack([1 - positive, positive])
+        return softmax(scores, axis=1)
+
+    def predict(self, X):
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+def _model(kind, n_classes, random_state, params):
+    if kind == "logreg":
+        if n_classes != 2:
+            raise ValueError(f"'logreg' is binary logistic regression; this data set has {n_classes} classes "
+                             "(use 'softmax' or 'ovr')")
+        return LogisticRegression(**{"max_iter": 5000, **params})
+    if kind == "softmax":
+        return LogisticRegression(**{"max_iter": 5000, **params})
+    if kind == "ovr":
+        return OneVsRestClassifier(LogisticRegression(**{"max_iter": 5000, **params}))
+    if kind == "mlp":
+        defaults = {"hidden_layer_sizes": (20,), "activation": "tanh", "max_iter": 2000}
+        return MLPClassifier(**{**defaults, **params, "random_state": random_state})
+    if kind == "tree":
+        return DecisionTreeClassifier(**{**params, "random_state": random_state})
+    if kind == "rbf-svm":
+        return SVC(**{"kernel": "rbf", **params, "random_state": random_state})
+    return KernelLogisticRegression(**{**params, "random_state": random_state})
+
+
+def train_target(dataset, kind, *, random_state=0, **params):
+    """Train a secret model on the data set's training part.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    kind : str
+        One of :data:`TARGET_KINDS`: ``"logreg"`` (binary), ``"softmax"``, ``"ovr"``
+        (one-vs-rest LR), ``"mlp"`` (one hidden layer of 20 tanh units), ``"tree"``,
+        ``"rbf-svm"``, ``"kernel-logreg"``.
+    random_state : int
+        Seeds the training: the same seed gives the same model.
+    **params
+        Passed to the scikit-learn model (for instance ``max_depth=5`` for a tree).
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        Encoder then model; takes raw rows like the API.
+    """
+    if kind not in TARGET_KINDS:
+        raise ValueError(f"unknown target kind {kind!r}; choose one of: {', '.join(TARGET_KINDS)}")
+    model = _model(kind, len(dataset.classes), random_state, params)
+    target = make_pipeline(FeatureEncoder(dataset.features), model)
+    return target.fit(dataset.X_train, dataset.y_train)
