@@ -1,0 +1,32 @@
+"""Shared fixtures: small data sets and targets, and real data where KIT_DATA_DIR provides it."""
+
+import os
+
+import matplotlib
+import pytest
+
+import kit
+
+matplotlib.use("Agg")
+
+REAL_DATA = os.environ.get("KIT_DATA_DIR")
+
+
+def needs_real_data():
+    """Skip unless KIT_DATA_DIR points at the offline copies (as in CI)."""
+    return pytest.mark.skipif(not REAL_DATA, reason="set KIT_DATA_DIR=../shared/data to test the fetched data sets")
+
+
+@pytest.fixture(scope="session")
+def moons():
+    return kit.load_dataset("moons")
+
+
+@pytest.fixture(scope="session")
+def blobs():
+    return kit.load_dataset("blobs")
+
+
+@pytest.fixture(scope="session")
+def moons_logreg(moons):
+    return kit.train_target(moons, "logreg")
