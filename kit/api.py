@@ -18,6 +18,9 @@ import numpy as np
 from .features import check_rows, encode, encoded_columns
 
 OUTPUTS = ("label", "proba", "leaf")
+NODE_IDS = ("unique", "bigml")
+BIGML_DECIMALS = 5
+"""Decimals of the confidence in a BigML-style node id when the API does not round."""
 MAX_DECIMALS = 15
 
 
@@ -32,11 +35,12 @@ class Answer:
     Attributes
     ----------
     labels : ndarray of shape (n,)
-        The predicted class of each row.
+        The predicted class of each row (a regression tree's predicted value).
     proba : ndarray of shape (n, n_classes) or None
         Confidence vectors (rounded if the API rounds); None when the API gives labels only.
     nodes : ndarray of shape (n,) or None
-        Identifier of the tree node that answered (``output="leaf"`` only).
+        Identifier of the tree node that answered (``output="leaf"`` only): the node's
+        index, or with ``node_ids="bigml"`` the pair (label, rounded confidence).
     """
 
     labels: np.ndarray
@@ -129,6 +133,7 @@ class _TreeWalker:
 
     def __init__(self, tree, features):
         self.tree = tree.tree_
+        self.classes = getattr(tree, "classes_", None)  # None: a regression tree
         self.features = features
         self.raw_feature = encoded_columns(features)  # encoded column -> raw feature
 
@@ -148,9 +153,32 @@ class _TreeWalker:
             child = np.where(goes_left, self.tree.children_left[node], self.tree.children_right[node])
             node = np.where(active, child, node)
 
-    def proba(self, node):
+    def answer(self, node):
+        """Label and confidence vector of each node (a regression tree: its value and None)."""
         value = self.tree.value[node][:, 0, :]
-        return value / value.sum(axis=1, keepdims=True)
+        if self.classes is None:
+            return value[:, 0], None
+        proba = value / value.sum(axis=1, keepdims=True)
+        return self.classes[proba.argmax(axis=1)], proba
+
+    def bigml_ids(self, node, labels, proba, decimals):
+        """BigML's node identifiers: the pairs (label, confidence rounded to ``decimals``).
+
+        The confidence of a class is the lower bound of the 95% Wilson score interval of
+        its share among the node's training rows (what BigML reports); a regression
+        node's is the spread (standard deviation) of its training targets.  Different
+        nodes can share an id: the duplicate ids of paper section 4.2.
+        """
+        if proba is None:
+            confidence = np.sqrt(self.tree.impurity[node])
+        else:
+            n, p, z = self.tree.n_node_samples[node], proba.max(axis=1), 1.96
+            spread = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+            confidence = (p + z**2 / (2 * n) - spread) / (1 + z**2 / n)
+        ids = np.empty(len(node), dtype=object)
+        for i, pair in enumerate(zip(labels.tolist(), np.round(confidence, decimals).tolist(), strict=True)):
+            ids[i] = pair
+        return ids
 
 
 def _find_tree(model, features):
@@ -170,13 +198,20 @@ class PredictionAPI:
         The public description of the inputs.
     output : {"proba", "label", "leaf"}
         What each answer reveals: the label; the label and the confidence vector; or
-        for trees also the node identifier (BigML's answers).
+        for trees also the node identifier (BigML's answers).  A regression tree
+        answers its predicted value as the label, and no confidence vector.
     decimals : int or None
         Round every confidence to this many decimals (None: full precision).
     budget : int or None
         The most inputs this API will answer (None: unlimited).
     price_per_query : float
         Dollars charged per input answered (Amazon 2016: 0.0001).
+    node_ids : {"unique", "bigml"}
+        Trees with ``output="leaf"``: identify a node by its index (unique), or like
+        BigML by the pair (label, confidence rounded to ``decimals``, else to 5), which
+        different nodes may share.
+    incomplete : bool
+        Trees: whether rows may leave features unspecified (BigML's incomplete queries).
 
     Attributes
     ----------
@@ -186,8 +221,12 @@ class PredictionAPI:
         Every input answered and its answer.
     """
 
-    def __init__(self, model, features, *, output="proba", decimals=None, budget=None, price_per_query=0.0):
+    def __init__(self, model, features, *, output="proba", decimals=None, budget=None, price_per_query=0.0,
+                 node_ids="unique", incomplete=True):
         _check_settings(output, decimals, budget, price_per_query)
+        if node_ids not in NODE_IDS or (node_ids == "bigml" and output != "leaf"):
+            raise ValueError(f"node_ids must be one of {', '.join(NODE_IDS)} ('bigml' with output='leaf'), "
+                             f"got {node_ids!r}")
         self.features = tuple(features)
         self._model = model
         self._tree = _find_tree(model, self.features)
@@ -195,7 +234,11 @@ class PredictionAPI:
             raise ValueError(f"output='leaf' needs a decision tree target; this one is {_name(model)}")
         if output != "label" and self._tree is None and not hasattr(model, "predict_proba"):
             raise ValueError(f"{_name(model)} gives no confidences; use output='label'")
-        self.classes = tuple(model.classes_.tolist())
+        if output == "proba" and not hasattr(model, "classes_"):
+            raise ValueError(f"{_name(model)} predicts values, not classes; use output='label' or 'leaf'")
+        self.classes = tuple(model.classes_.tolist()) if hasattr(model, "classes_") else ()
+        self.node_ids = node_ids
+        self.incomplete = bool(incomplete)
         self.output = output
         self.decimals = decimals
         self.budget = budget
@@ -216,7 +259,7 @@ class PredictionAPI:
     @property
     def accepts_incomplete(self) -> bool:
         """Whether rows may leave features unspecified (NaN or None): trees only."""
-        return self._tree is not None
+        return self._tree is not None and self.incomplete
 
     def query(self, X) -> Answer:
         """Answer one row or a batch of rows of raw feature values.
@@ -242,17 +285,19 @@ class PredictionAPI:
     def _answer(self, X) -> Answer:
         if self._tree is not None:
             nodes = self._tree.nodes(X)
-            proba = self._tree.proba(nodes)
-            labels = np.asarray(self.classes)[proba.argmax(axis=1)] if len(X) else np.empty(0)
+            labels, proba = self._tree.answer(nodes)
+            if self.node_ids == "bigml":
+                decimals = BIGML_DECIMALS if self.decimals is None else self.decimals
+                nodes = self._tree.bigml_ids(nodes, labels, proba, decimals)
         else:
             nodes = None
             labels = self._model.predict(X) if len(X) else np.empty(0)
             proba = self._model.predict_proba(X) if self.output != "label" and len(X) else None
         if self.output == "label":
             return Answer(labels)
-        if proba is None:
+        if proba is None and self.classes:
             proba = np.empty((0, len(self.classes)))
-        if self.decimals is not None:
+        if self.decimals is not None and proba is not None:
             proba = np.round(proba, self.decimals)
         return Answer(labels, proba, nodes if self.output == "leaf" else None)
 

@@ -16,12 +16,12 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
-from sklearn.tree import DecisionTreeClassifier
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.utils import check_random_state
 
 from .features import FeatureEncoder
 
-TARGET_KINDS = ("logreg", "softmax", "ovr", "mlp", "tree", "rbf-svm", "kernel-logreg")
+TARGET_KINDS = ("logreg", "softmax", "ovr", "mlp", "tree", "rbf-svm", "kernel-logreg", "regression-tree")
 """Model kinds :func:`train_target` knows."""
 
 
@@ -91,6 +91,11 @@ def _model(kind, n_classes, random_state, params):
         return MLPClassifier(**{**defaults, **params, "random_state": random_state})
     if kind == "tree":
         return DecisionTreeClassifier(**{**params, "random_state": random_state})
+    if kind == "regression-tree":
+        if n_classes:
+            raise ValueError("'regression-tree' needs a data set with numeric targets (classes=()); "
+                             f"this one has {n_classes} classes (use 'tree')")
+        return DecisionTreeRegressor(**{**params, "random_state": random_state})
     if kind == "rbf-svm":
         return SVC(**{"kernel": "rbf", **params, "random_state": random_state})
     return KernelLogisticRegression(**{**params, "random_state": random_state})
@@ -105,7 +110,8 @@ def train_target(dataset, kind, *, random_state=0, **params):
     kind : str
         One of :data:`TARGET_KINDS`: ``"logreg"`` (binary), ``"softmax"``, ``"ovr"``
         (one-vs-rest LR), ``"mlp"`` (one hidden layer of 20 tanh units), ``"tree"``,
-        ``"rbf-svm"``, ``"kernel-logreg"``.
+        ``"rbf-svm"``, ``"kernel-logreg"``, ``"regression-tree"`` (a data set with
+        numeric targets and ``classes=()``).
     random_state : int
         Seeds the training: the same seed gives the same model.
     **params
