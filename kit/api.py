@@ -115,7 +115,9 @@ def _check_settings(output, decimals, budget, price_per_query):
     if decimals is not None and (
         isinstance(decimals, bool) or not isinstance(decimals, Integral) or not 0 <= decimals <= MAX_DECIMALS
     ):
-        raise ValueError(f"decimals must be None (no rounding) or an integer from 0 to {MAX_DECIMALS}, got {decimals!r}")
+        raise ValueError(
+            f"decimals must be None (no rounding) or an integer from 0 to {MAX_DECIMALS}, got {decimals!r}"
+        )
     if budget is not None and (isinstance(budget, bool) or not isinstance(budget, Integral) or budget < 1):
         raise ValueError(f"budget must be None (unlimited) or a positive whole number of queries, got {budget!r}")
     if isinstance(price_per_query, bool) or not isinstance(price_per_query, Real) or not (
