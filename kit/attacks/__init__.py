@@ -4,4 +4,7 @@ Each attack is ``attack(api, *, budget=None, random_state=0, **knobs) -> Extract
 and reaches the target only through ``api``.
 """
 
+from .labels import budget_for, lowd_meek, retraining
+
 __all__ = []
+__all__ += ["budget_for", "lowd_meek", "retraining"]

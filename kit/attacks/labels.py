@@ -1,0 +1,479 @@
+"""Labels only: the Lowd-Meek attack and retraining (paper section 6).
+
+When the API answers with a class label and nothing else, equation solving has nothing
+to solve.  Two families of attacks remain:
+
+* :func:`lowd_meek` (Lowd and Meek, 2005) for linear binary classifiers: find the
+  decision boundary by line searches and read the weights off it, one ratio at a time.
+  Exact up to the line-search precision, at about 50 times the cost of equation solving.
+* :func:`retraining`: query points, fit a model of the target's class on the answers.
+  The paper compares three ways of choosing the points: ``"uniform"`` (random points,
+  the naive baseline), ``"line-search"`` (points near the boundary found by bisection)
+  and ``"adaptive"`` (active learning: ask where the current copy is least sure).
+
+Budgets follow the paper: ``alpha`` times the number of the target's parameters
+(:func:`budget_for`).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.dummy import DummyClassifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import SVC
+from sklearn.utils import check_random_state
+
+from ..extraction import Extraction
+from ..features import CATEGORICAL, FeatureEncoder, encode, encoded_width, sample_uniform
+
+STRATEGIES = ("uniform", "line-search", "adaptive")
+MODELS = ("logreg", "softmax", "rbf-svm", "mlp")
+
+
+# --- budgets ---------------------------------------------------------------------------
+
+
+def n_parameters(api, model, *, hidden=20) -> int:
+    """Number of parameters of a target of this kind (the paper's k in ``alpha * k``).
+
+    Parameters
+    ----------
+    api : PredictionAPI or Dataset
+        Anything with ``features`` and ``classes``.
+    model : {"logreg", "softmax", "rbf-svm", "mlp"}
+        ``d + 1`` for a binary linear model (and, as in the paper's Figure 6, for an
+        RBF SVM), ``c (d + 1)`` for softmax, ``h (d + 1) + (h + 1) c`` for an MLP
+        with ``h`` hidden units.
+    hidden : int
+        Hidden units of the MLP.
+    """
+    _check_choice("model", model, MODELS)
+    d, c = encoded_width(api.features), len(api.classes)
+    if model == "softmax":
+        return c * (d + 1)
+    if model == "mlp":
+        return hidden * (d + 1) + (hidden + 1) * c
+    return d + 1
+
+
+def budget_for(alpha, api, model, *, hidden=20) -> int:
+    """Query budget ``alpha * k`` of the paper's figures 4-6 (see :func:`n_parameters`).
+
+    >>> budget_for(20, api, "logreg")   # on Adult (Income), d = 108: 2,180 queries
+    """
+    if not alpha > 0:
+        raise ValueError(f"alpha must be a positive number, got {alpha!r}")
+    return max(1, round(alpha * n_parameters(api, model, hidden=hidden)))
+
+
+# --- helpers shared by both attacks -----------------------------------------------------
+
+
+def _check_choice(what, value, choices):
+    if value not in choices:
+        raise ValueError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
+
+
+def _check_budget(api, budget, *, required):
+    if budget is None and not required:
+        return
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        raise ValueError(f"budget must be a positive whole number of queries, got {budget!r}")
+    if api.remaining is not None and budget > api.remaining:
+        raise ValueError(f"budget of {budget} queries is more than the API has left ({api.remaining})")
+
+
+def _continuous(features) -> np.ndarray:
+    """Mask of the raw columns that hold continuous features."""
+    return np.array([feature.kind != CATEGORICAL for feature in features])
+
+
+# --- Lowd-Meek ----------------------------------------------------------------------------
+
+
+class LinearBoundary(ClassifierMixin, BaseEstimator):
+    """The linear classifier ``sign(w . x + b)`` on encoded rows, with known weights.
+
+    Labels reveal ``(w, b)`` only up to a positive factor, so this model has no
+    ``predict_proba``: its confidences would be made up.
+
+    Parameters
+    ----------
+    coef : ndarray of shape (d,)
+        The weights ``w``.
+    intercept : float
+        The bias ``b``.
+    classes : sequence of two labels
+        ``classes[1]`` where ``w . x + b > 0``, ``classes[0]`` elsewhere.
+    """
+
+    def __init__(self, coef=None, intercept=0.0, classes=(0, 1)):
+        self.coef = coef
+        self.intercept = intercept
+        self.classes = classes
+
+    def fit(self, X=None, y=None):
+        """Nothing to learn: record the given weights as ``coef_``, ``intercept_``, ``classes_``."""
+        self.coef_ = np.asarray(self.coef, dtype=float)
+        self.intercept_ = float(self.intercept)
+        self.classes_ = np.asarray(self.classes)
+        return self
+
+    def decision_function(self, X):
+        return np.asarray(X, dtype=float) @ self.coef_ + self.intercept_
+
+    def predict(self, X):
+        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+
+
+class _LineSearcher:
+    """Bisection on segments of rows, asking the API only for labels; shares one query budget."""
+
+    def __init__(self, api, budget, steps):
+        self.api, self.steps, self.budget = api, steps, budget
+        self.positive = api.classes[1]
+        self.stop = None if budget is None else api.queries_used + budget
+
+    def is_positive(self, X):
+        X = np.atleast_2d(X)
+        if self.stop is not None and self.api.queries_used + len(X) > self.stop:
+            raise ValueError(f"budget of {self.budget} queries is too small for Lowd-Meek on this schema")
+        return self.api.query(X).labels == self.positive
+
+    def crossing(self, start, end, searches_left):
+        """Where the label turns positive on ``start -> end`` (rows with the same categories).
+
+        Returns ``(t, found)``: ``start + t (end - start)`` is within ``2**-steps`` of the
+        boundary; when both ends have the same label there is no crossing, and ``t`` is
+        the end it lies beyond (0 if both are positive, 1 if both negative).
+        """
+        steps = self.steps
+        if self.stop is not None:  # share what is left of the budget among the searches to come
+            steps = min(steps, (self.stop - self.api.queries_used) // searches_left - 2)
+        if steps < 1:
+            raise ValueError(f"budget too small for Lowd-Meek: each of the {searches_left} line searches left "
+                             "needs at least 3 queries")
+        start_positive, end_positive = self.is_positive(np.vstack([start, end]))
+        if start_positive == end_positive:
+            return float(not start_positive), False
+        low, high = 0.0, 1.0  # invariant: label(low) == label(start) != label(high)
+        for _ in range(steps):
+            middle = (low + high) / 2
+            if self.is_positive(start + middle * (end - start))[0] == start_positive:
+                low = middle
+            else:
+                high = middle
+        return (low + high) / 2, True
+
+
+def _witnesses(search, features, rng, max_tries=200):
+    """A negative and a positive row with the same categorical values (Lowd-Meek's sign witnesses).
+
+    Draws a random row ``a`` and random continuous values for a second row ``b`` with
+    ``a``'s categories, until their labels differ.
+    """
+    continuous = _continuous(features)
+    for _ in range(max_tries):
+        a, b = sample_uniform(features, 2, rng)
+        b[~continuous] = a[~continuous]
+        labels = search.is_positive(np.vstack([a, b]))
+        if labels[0] != labels[1]:
+            return (a, b) if labels[1] else (b, a)
+    raise ValueError(f"no two rows with the same categories and different labels in {max_tries} tries; "
+                     "the target looks constant")
+
+
+def _box_segment(features, x, u):
+    """The longest segment ``x + t u`` inside the continuous ranges: its two end rows and the t of each."""
+    moving = _continuous(features) & (u != 0)
+    to_low = (np.array([f.low for f in features])[moving] - x[moving]) / u[moving]
+    to_high = (np.array([f.high for f in features])[moving] - x[moving]) / u[moving]
+    t_min, t_max = np.minimum(to_low, to_high).max(), np.maximum(to_low, to_high).min()
+    return x + t_min * u, x + t_max * u, t_min, t_max
+
+
+def lowd_meek(api, *, budget=None, epsilon=1e-9, random_state=0) -> Extraction:
+    """Steal a linear binary classifier from its labels (Lowd and Meek 2005; paper section 6).
+
+    The target is ``f(x) = sign(w . x + b)`` on the one-hot encoded row.  Labels fix
+    ``(w, b)`` only up to a positive factor; the attack measures every weight in units
+    of ``w . u`` for a direction ``u`` that crosses the boundary:
+
+    1. sign witnesses: a negative row ``a`` and a positive row ``b`` with the same
+       categories; ``u = b - a``, and a line search on ``[a, b]`` gives a boundary point
+       ``x0`` (``w . x0 + b = 0``);
+    2. continuous feature ``j``: step off the boundary, ``x0 + delta e_j``, and line-search
+       back along ``u``: the boundary is at ``t`` with ``delta w_j + t (w . u) = 0``, so
+       ``w_j / (w . u) = -t / delta``;
+    3. categorical feature ``j``, value ``v``: switch ``x0``'s value to ``v`` and
+       line-search back to the boundary across the whole continuous box, along the
+       direction of the continuous weights now known.  The shift of the boundary gives
+       ``w_(j,v) - w_(j,x0_j)``; only these differences matter, since one row has one value
+       per feature.  If even the whole box cannot make up for the switch, the value
+       decides the label on its own from ``x0``: the attack keeps the bound it found and
+       lists the value in ``info["unresolved"]``;
+    4. ``b = -w . x0``.
+
+    Categorical features are handled as above (queries stay valid one-hot rows); the
+    schema needs at least one continuous feature.
+
+    Parameters
+    ----------
+    api : PredictionAPI
+        A binary target; only the answers' labels are used.
+    budget : int or None
+        The most queries to spend; the line searches then get fewer steps if needed.
+    epsilon : float
+        Precision of each line search, as a fraction of the segment searched
+        (``log2(1 / epsilon)`` queries each).
+    random_state : int
+        Seeds the sign witnesses.
+
+    Returns
+    -------
+    Extraction
+        ``model`` is ``FeatureEncoder`` then :class:`LinearBoundary`; ``info`` has
+        ``"boundary_point"`` and ``"unresolved"`` (categorical values only bounded).
+    """
+    if len(api.classes) != 2:
+        raise ValueError(f"Lowd-Meek steals binary classifiers; this API has {len(api.classes)} classes")
+    continuous = _continuous(api.features)
+    if not continuous.any():
+        raise ValueError("Lowd-Meek needs at least one continuous feature to line-search along")
+    if not 0 < epsilon < 1:
+        raise ValueError(f"epsilon must be between 0 and 1, got {epsilon!r}")
+    _check_budget(api, budget, required=False)
+    start, features = api.queries_used, api.features
+    categorical_values = [(j, v) for j, f in enumerate(features) if f.kind == CATEGORICAL for v in range(f.width)]
+    searches = 1 + continuous.sum() + len(categorical_values) - (len(features) - continuous.sum())
+    search = _LineSearcher(api, budget, math.ceil(math.log2(1 / epsilon)))
+
+    a, b = _witnesses(search, features, check_random_state(random_state))
+    u = b - a  # w . u > 0: a is negative, b positive
+    t0, _ = search.crossing(a, b, searches)
+    x0 = a + t0 * u
+    searches -= 1
+
+    weight = np.zeros(len(features))  # continuous weights, in units of w . u
+    for j in np.flatnonzero(continuous):
+        weight[j] = _continuous_weight(search, features, x0, u, j, searches)
+        searches -= 1
+
+    corner_low = np.where(weight > 0, [f.low for f in features], [f.high for f in features])
+    corner_high = np.where(weight > 0, [f.high for f in features], [f.low for f in features])
+    shift, unresolved = {}, []
+    for j, v in categorical_values:
+        if v == x0[j]:
+            continue
+        x1 = x0.copy()
+        x1[j] = v
+        low_row, high_row = np.where(continuous, corner_low, x1), np.where(continuous, corner_high, x1)
+        t, found = search.crossing(low_row, high_row, searches)
+        shift[j, v] = weight @ (x0 - (low_row + t * (high_row - low_row)))
+        searches -= 1
+        if not found:
+            unresolved.append((features[j].name, features[j].categories[v]))
+
+    coef = np.concatenate([
+        [weight[j]] if f.kind != CATEGORICAL else [shift.get((j, v), 0.0) for v in range(f.width)]
+        for j, f in enumerate(features)
+    ])
+    intercept = -coef @ encode(features, x0[None])[0]
+    stolen = make_pipeline(FeatureEncoder(features), LinearBoundary(coef, intercept, api.classes)).fit(x0[None])
+    return Extraction.from_api(stolen, api, since=start, boundary_point=x0, unresolved=unresolved)
+
+
+def _continuous_weight(search, features, x0, u, j, searches_left, max_halvings=20):
+    """``w_j / (w . u)``: step ``delta`` off the boundary along feature ``j``, line-search back along ``u``."""
+    room_up, room_down = features[j].high - x0[j], x0[j] - features[j].low
+    delta = room_up / 2 if room_up >= room_down else -room_down / 2
+    for _ in range(max_halvings):
+        x1 = x0.copy()
+        x1[j] += delta
+        start, end, t_min, t_max = _box_segment(features, x1, u)
+        t, found = search.crossing(start, end, searches_left)
+        if found:
+            return -(t_min + t * (t_max - t_min)) / delta
+        delta /= 2  # the step was too big to come back to the boundary along u
+    return 0.0
+
+
+# --- retraining -------------------------------------------------------------------------------
+
+
+def _estimator(model, random_state, params):
+    """The scikit-learn model the attacker fits, in the target's model class (paper section 6)."""
+    if model in ("logreg", "softmax"):  # weakly regularised: the answers are (nearly) separable
+        return LogisticRegression(**{"C": 1e3, "max_iter": 2000, **params})
+    if model == "mlp":
+        defaults = {"hidden_layer_sizes": (20,), "activation": "tanh", "max_iter": 1000}
+        return MLPClassifier(**{**defaults, **params, "random_state": random_state})
+    return SVC(**{"kernel": "rbf", "C": 100.0, **params, "random_state": random_state})
+
+
+def _choose_gamma(estimator, X, y, rng, gammas=(0.1, 0.3, 1.0, 3.0, 10.0), held_out=0.2):
+    """Extract-and-test (paper section 6): fit each RBF width on 80% of the answers, keep the best on the rest.
+
+    Widths are multiples of scikit-learn's ``"scale"`` heuristic, ``1 / (d Var(X))``.
+    """
+    scale = 1.0 / (X.shape[1] * X.var()) if X.var() > 0 else 1.0
+    test = rng.permutation(len(X))[: max(1, round(held_out * len(X)))]
+    train = np.setdiff1d(np.arange(len(X)), test)
+    if len(np.unique(y[train])) < 2:
+        return scale
+    scores = [estimator.set_params(gamma=g * scale).fit(X[train], y[train]).score(X[test], y[test]) for g in gammas]
+    return gammas[int(np.argmax(scores))] * scale
+
+
+def _fit(api, model, X, y, rng, params):
+    """Fit the stolen model on the answers so far: the encoder, then the model (or a constant with one class)."""
+    if len(np.unique(y)) < 2:
+        estimator = DummyClassifier(strategy="most_frequent")
+    else:
+        estimator = _estimator(model, rng.randint(2**31), params)
+    encoded = encode(api.features, X)
+    if model == "rbf-svm" and "gamma" not in params and len(np.unique(y)) >= 2:
+        estimator.set_params(gamma=_choose_gamma(estimator, encoded, y, rng))
+    with warnings.catch_warnings():
+        # Labels from the target are (nearly) separable by the model class: the solvers then push the
+        # weights up until their iteration cap while the boundary itself has long stopped moving.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return make_pipeline(FeatureEncoder(api.features), estimator).fit(X, y)
+
+
+def _margin(stolen, X):
+    """How sure the stolen model is of each row: gap between its two highest scores (small = unsure)."""
+    scores = stolen.decision_function(X) if hasattr(stolen[-1], "decision_function") else stolen.predict_proba(X)
+    if scores.ndim == 1:
+        return np.abs(scores)
+    if scores.shape[1] == 1:  # a single class seen so far: equally unsure everywhere
+        return np.zeros(len(X))
+    top_two = np.sort(scores, axis=1)[:, -2:]
+    return top_two[:, 1] - top_two[:, 0]
+
+
+def _ask(api, X):
+    return X, api.query(X).labels
+
+
+def _uniform(api, budget, rng, model, params):
+    """The naive baseline: ``budget`` random rows, one fit."""
+    X, y = _ask(api, sample_uniform(api.features, budget, rng))
+    return _fit(api, model, X, y, rng, params), {}
+
+
+def _line_search(api, budget, rng, model, params, initial=0.5, steps=8):
+    """Spend ``initial * budget`` on random rows, the rest on bisections between differently labelled pairs.
+
+    A pair of rows ``a, b`` is joined by a path whose continuous features move linearly
+    and whose categorical features switch from ``a``'s value to ``b``'s at a random point,
+    so every point on it is a valid row; each bisection step halves the piece of path where
+    the label changes, ending next to the target's boundary.
+    """
+    X, y = _ask(api, sample_uniform(api.features, max(2, round(initial * budget)), rng))
+    continuous = _continuous(api.features)
+    points, labels = [X], [y]
+    while len(np.unique(y)) > 1 and sum(map(len, points)) < budget:
+        i = rng.choice(len(X))
+        j = rng.choice(np.flatnonzero(y != y[i]))
+        switch = rng.uniform(size=len(continuous))
+        low, high = 0.0, 1.0  # invariant: the path has y[i] at low and another label at high
+        for _ in range(min(steps, budget - sum(map(len, points)))):
+            t = (low + high) / 2
+            row = np.where(continuous, X[i] + t * (X[j] - X[i]), np.where(t < switch, X[i], X[j]))
+            point, label = _ask(api, row[None])
+            points.append(point)
+            labels.append(label)
+            low, high = (t, high) if label[0] == y[i] else (low, t)
+    left = budget - sum(map(len, points))
+    if left:  # a single class so far: nothing to bisect, so spend the rest at random
+        point, label = _ask(api, sample_uniform(api.features, left, rng))
+        points.append(point)
+        labels.append(label)
+    return _fit(api, model, np.vstack(points), np.concatenate(labels), rng, params), {}
+
+
+def _adaptive(api, budget, rng, model, params, rounds=10, explore=0.25, pool=20):
+    """Active learning in ``rounds`` rounds (paper section 6).
+
+    The first round asks random rows; each later one (at most one per query) asks the ``1 - explore`` share of
+    its rows where the current stolen model is least sure (smallest margin among
+    ``pool`` random candidates per row asked), the rest at random, and refits.
+    """
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+        raise ValueError(f"rounds must be a positive whole number, got {rounds!r}")
+    rounds = min(rounds, budget)
+    sizes = np.full(rounds, budget // rounds)
+    sizes[0] += budget % rounds
+    X, y = _ask(api, sample_uniform(api.features, sizes[0], rng))
+    stolen = _fit(api, model, X, y, rng, params)
+    history = [(len(X), copy.deepcopy(stolen))]
+    for size in sizes[1:]:
+        candidates = sample_uniform(api.features, pool * size, rng)
+        unsure = round((1 - explore) * size)
+        chosen = np.argsort(_margin(stolen, candidates), kind="stable")[:unsure]
+        rest = rng.choice(np.setdiff1d(np.arange(len(candidates)), chosen), size - unsure, replace=False)
+        new_X, new_y = _ask(api, candidates[np.concatenate([chosen, rest])])
+        X, y = np.vstack([X, new_X]), np.concatenate([y, new_y])
+        stolen = _fit(api, model, X, y, rng, params)
+        history.append((len(X), copy.deepcopy(stolen)))
+    return stolen, {"history": history}
+
+
+_STRATEGIES = {"uniform": _uniform, "line-search": _line_search, "adaptive": _adaptive}
+_KNOBS = {"uniform": (), "line-search": ("initial", "steps"), "adaptive": ("rounds", "explore", "pool")}
+
+
+def retraining(api, *, strategy, model, budget, random_state=0, **knobs) -> Extraction:
+    """Steal a model from its labels by fitting a copy on chosen queries (paper section 6).
+
+    Parameters
+    ----------
+    api : PredictionAPI
+        The target; only the answers' labels are used.
+    strategy : {"uniform", "line-search", "adaptive"}
+        How the queries are chosen: random rows (the naive baseline); random rows, then
+        bisections towards the target's boundary (knobs ``initial=0.5`` share of random
+        rows, ``steps=8`` per bisection); or active learning (knobs ``rounds=10``,
+        ``explore=0.25`` share of random rows per round, ``pool=20`` candidates per query).
+    model : {"logreg", "softmax", "rbf-svm", "mlp"}
+        The model class fitted on the answers: binary or multinomial logistic regression,
+        an RBF-kernel SVM (kernel width chosen by extract-and-test on held-out answers,
+        unless ``gamma`` is given), or a one-hidden-layer MLP (20 tanh units).
+    budget : int
+        Queries to spend, all of them (see :func:`budget_for` for the paper's ``alpha``).
+    random_state : int
+        Seeds the queries and the fits: the same seed, the same stolen model.
+    **knobs
+        The strategy's knobs above; any other keyword goes to the scikit-learn model
+        (for instance ``C=10`` or ``hidden_layer_sizes=(50,)``).
+
+    Returns
+    -------
+    Extraction
+        ``model`` takes raw rows (``FeatureEncoder`` then the fitted model); ``info`` has
+        ``"strategy"``, ``"model_kind"``, and for ``"adaptive"`` a ``"history"`` of
+        ``(queries so far, stolen model)`` after each round.
+    """
+    _check_choice("strategy", strategy, STRATEGIES)
+    _check_choice("model", model, MODELS)
+    _check_budget(api, budget, required=True)
+    if model == "logreg" and len(api.classes) != 2:
+        raise ValueError(f"'logreg' is binary logistic regression; this API has {len(api.classes)} classes "
+                         "(use 'softmax')")
+    for other, names in _KNOBS.items():
+        misplaced = set(names).intersection(knobs) - set(_KNOBS[strategy])
+        if misplaced:
+            raise ValueError(f"knob {misplaced.pop()!r} belongs to strategy {other!r}, not {strategy!r}")
+    own = {name: knobs.pop(name) for name in _KNOBS[strategy] if name in knobs}
+    start, rng = api.queries_used, check_random_state(random_state)
+    stolen, info = _STRATEGIES[strategy](api, budget, rng, model, knobs, **own)
+    return Extraction.from_api(stolen, api, since=start, strategy=strategy, model_kind=model, **info)
