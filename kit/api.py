@@ -138,22 +138,24 @@ class _TreeWalker:
         self.classes = getattr(tree, "classes_", None)  # None: a regression tree
         self.features = features
         self.raw_feature = encoded_columns(features)  # encoded column -> raw feature
+        self.left, self.right = self.tree.children_left, self.tree.children_right
+        self.column, self.threshold = self.tree.feature, self.tree.threshold
 
     def nodes(self, X):
-        encoded = encode(self.features, np.nan_to_num(X))
-        missing = np.isnan(X)
-        node = np.zeros(len(X), dtype=int)
-        rows = np.arange(len(X))
-        while True:
-            column = self.tree.feature[node]
-            active = self.tree.children_left[node] >= 0
-            stops = missing[rows, self.raw_feature[np.where(active, column, 0)]]
-            active &= ~stops
-            if not active.any():
-                return node
-            goes_left = encoded[rows, np.where(active, column, 0)] <= self.tree.threshold[node]
-            child = np.where(goes_left, self.tree.children_left[node], self.tree.children_right[node])
-            node = np.where(active, child, node)
+        """The node each row stops at: its leaf, or for an incomplete row the first node
+        splitting on a missing feature (for a categorical feature: on any of its one-hot
+        columns).  Values are compared in float32, as scikit-learn's own predict does."""
+        encoded = encode(self.features, np.nan_to_num(X)).astype(np.float32)
+        node = self.tree.apply(encoded)
+        for i in np.flatnonzero(np.isnan(X).any(axis=1)):
+            node[i] = self._stop(encoded[i], np.isnan(X[i]))
+        return node
+
+    def _stop(self, row, missing):
+        node = 0
+        while self.left[node] >= 0 and not missing[self.raw_feature[self.column[node]]]:
+            node = self.left[node] if row[self.column[node]] <= self.threshold[node] else self.right[node]
+        return node
 
     def answer(self, node):
         """Label and confidence vector of each node (a regression tree: its value and None)."""
