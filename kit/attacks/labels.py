@@ -159,8 +159,8 @@ class _LineSearcher:
         if self.stop is not None:  # share what is left of the budget among the searches to come
             steps = min(steps, (self.stop - self.api.queries_used) // searches_left - 2)
         if steps < 1:
-            raise ValueError(f"budget too small for Lowd-Meek: each of the {searches_left} line searches left "
-                             "needs at least 3 queries")
+            raise ValueError(f"budget of {self.budget} queries is too small for Lowd-Meek: each of the "
+                             f"{searches_left} line searches left needs at least 3 queries")
         start_positive, end_positive = self.is_positive(np.vstack([start, end]))
         if start_positive == end_positive:
             return float(not start_positive), False
@@ -312,7 +312,7 @@ def _continuous_weight(search, features, x0, u, j, searches_left, max_halvings=2
 def _estimator(model, random_state, params):
     """The scikit-learn model the attacker fits, in the target's model class (paper section 6)."""
     if model in ("logreg", "softmax"):  # weakly regularised: the answers are (nearly) separable
-        return LogisticRegression(**{"C": 1e3, "max_iter": 2000, **params})
+        return LogisticRegression(**{"C": 1e3, "max_iter": 500, **params})
     if model == "mlp":
         defaults = {"hidden_layer_sizes": (20,), "activation": "tanh", "max_iter": 1000}
         return MLPClassifier(**{**defaults, **params, "random_state": random_state})

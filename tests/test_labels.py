@@ -1,0 +1,110 @@
+"""Labels only (paper section 6): Lowd-Meek and the retraining attacks."""
+
+import numpy as np
+import pytest
+
+import kit
+from kit.attacks import budget_for, lowd_meek, retraining
+from kit.features import CATEGORICAL, Feature
+
+
+def label_api(target, dataset, **settings):
+    return kit.PredictionAPI(target, dataset.features, output="label", **settings)
+
+
+def test_lowd_meek_recovers_a_linear_model_up_to_scale(moons, moons_logreg):
+    stolen = lowd_meek(label_api(moons_logreg, moons))
+    true = np.append(moons_logreg[-1].coef_[0], moons_logreg[-1].intercept_[0])
+    found = np.append(stolen.model[-1].coef_, stolen.model[-1].intercept_)
+    assert np.allclose(found / found[0], true / true[0], rtol=1e-6)
+    assert kit.agreement(moons_logreg, stolen.model, moons).uniform >= 0.999
+
+
+def test_lowd_meek_handles_categorical_features():
+    rng = np.random.RandomState(0)
+    features = (Feature("x1"), Feature("x2"), Feature("colour", CATEGORICAL, categories=("r", "g", "b")))
+    X = kit.sample_uniform(features, 600, rng)
+    y = (X[:, 0] - 0.5 * X[:, 1] + np.choose(X[:, 2].astype(int), [0.0, 0.8, -0.6]) > 0.1).astype(int)
+    dataset = kit.Dataset("toy", X[:400], y[:400], X[400:], y[400:], features, (0, 1))
+    target = kit.train_target(dataset, "logreg")
+    stolen = lowd_meek(label_api(target, dataset))
+    assert stolen.info["unresolved"] == []
+    assert kit.agreement(target, stolen.model, dataset).uniform >= 0.999
+
+
+def test_lowd_meek_keeps_to_its_budget_and_refuses_what_it_cannot_do(moons, moons_logreg, blobs):
+    api = label_api(moons_logreg, moons)
+    stolen = lowd_meek(api, budget=40)
+    assert stolen.queries == api.queries_used <= 40
+    with pytest.raises(ValueError, match="binary"):
+        lowd_meek(label_api(kit.train_target(blobs, "softmax"), blobs))
+    with pytest.raises(ValueError, match="budget of 5 queries is too small"):
+        lowd_meek(label_api(moons_logreg, moons), budget=5)
+
+
+@pytest.mark.parametrize("strategy", ["uniform", "line-search", "adaptive"])
+def test_retraining_spends_exactly_its_budget_and_logs_it(moons, moons_logreg, strategy):
+    api = label_api(moons_logreg, moons, budget=100)
+    stolen = retraining(api, strategy=strategy, model="logreg", budget=60)
+    assert stolen.queries == api.queries_used == len(stolen.log) == 60
+    assert stolen.model.predict(moons.X_test[:3]).shape == (3,)
+    assert kit.agreement(moons_logreg, stolen.model, moons).test > 0.95
+
+
+def test_adaptive_beats_uniform_at_equal_budget(moons, moons_logreg):
+    def error(strategy, seed):
+        api = label_api(moons_logreg, moons)
+        stolen = retraining(api, strategy=strategy, model="logreg", budget=30, random_state=seed)
+        return 1 - kit.agreement(moons_logreg, stolen.model, moons).uniform
+
+    seeds = range(5)
+    assert np.mean([error("adaptive", s) for s in seeds]) < 0.5 * np.mean([error("uniform", s) for s in seeds])
+
+
+def test_rbf_svm_and_softmax_and_mlp_fit(blobs):
+    circles = kit.load_dataset("circles")
+    svm = kit.train_target(circles, "rbf-svm")
+    stolen = retraining(label_api(svm, circles), strategy="adaptive", model="rbf-svm", budget=150, rounds=3)
+    assert kit.agreement(svm, stolen.model, circles).test > 0.97
+    assert len(stolen.info["history"]) == 3
+    target = kit.train_target(blobs, "softmax")
+    for model in ("softmax", "mlp"):
+        stolen = retraining(kit.PredictionAPI(target, blobs.features), strategy="uniform", model=model, budget=200)
+        assert kit.agreement(target, stolen.model, blobs).test > 0.97
+
+
+def test_same_seed_same_result(moons, moons_logreg):
+    runs = [retraining(label_api(moons_logreg, moons), strategy="adaptive", model="logreg", budget=40, random_state=3)
+            for _ in range(2)]
+    assert np.array_equal(runs[0].log.X, runs[1].log.X)
+    assert np.array_equal(runs[0].model.predict(moons.X_test), runs[1].model.predict(moons.X_test))
+    first, second = (lowd_meek(label_api(moons_logreg, moons), random_state=3) for _ in range(2))
+    assert np.array_equal(first.model[-1].coef_, second.model[-1].coef_)
+
+
+def test_budget_for_follows_the_paper(blobs, moons):
+    assert budget_for(20, moons, "logreg") == 20 * 3
+    assert budget_for(10, blobs, "softmax") == 10 * 3 * 3
+    assert budget_for(1, blobs, "mlp") == 20 * 3 + 21 * 3
+
+
+@pytest.mark.parametrize(
+    ("knobs", "message"),
+    [
+        ({"strategy": "random", "model": "logreg", "budget": 10}, "unknown strategy 'random'"),
+        ({"strategy": "uniform", "model": "tree", "budget": 10}, "unknown model 'tree'"),
+        ({"strategy": "uniform", "model": "logreg", "budget": -3}, "budget must be a positive whole number"),
+        ({"strategy": "uniform", "model": "logreg", "budget": 10, "rounds": 3}, "belongs to strategy 'adaptive'"),
+        ({"strategy": "adaptive", "model": "logreg", "budget": 10, "rounds": 0}, "rounds must be a positive"),
+    ],
+)
+def test_bad_arguments_get_one_line_errors(moons, moons_logreg, knobs, message):
+    with pytest.raises(ValueError, match=message) as error:
+        retraining(label_api(moons_logreg, moons), **knobs)
+    assert "\n" not in str(error.value)
+
+
+def test_logreg_needs_a_binary_api(blobs):
+    api = label_api(kit.train_target(blobs, "softmax"), blobs)
+    with pytest.raises(ValueError, match="use 'softmax'"):
+        retraining(api, strategy="uniform", model="logreg", budget=10)
