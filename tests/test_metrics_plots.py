@@ -40,8 +40,8 @@ def test_n_uniform_is_checked(moons, moons_logreg):
         kit.agreement(moons_logreg, moons_logreg, moons, n_uniform=0)
 
 
-@pytest.mark.parametrize("kind", kit.TARGET_KINDS)
-def test_every_target_kind_trains_and_is_seeded(blobs, moons, kind):
+@pytest.mark.parametrize("kind", [kind for kind in kit.TARGET_KINDS if kind != "regression-tree"])
+def test_every_classifier_kind_trains_and_is_seeded(blobs, moons, kind):
     dataset = moons if kind == "logreg" else blobs
     first, second = kit.train_target(dataset, kind, random_state=1), kit.train_target(dataset, kind, random_state=1)
     assert np.array_equal(first.predict(dataset.X_test), second.predict(dataset.X_test))
