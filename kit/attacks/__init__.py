@@ -5,6 +5,8 @@ and reaches the target only through ``api``.
 """
 
 from .labels import budget_for, lowd_meek, retraining
+from .trees import StolenTree, path_finding, plot_leaves
 
 __all__ = []
 __all__ += ["budget_for", "lowd_meek", "retraining"]
+__all__ += ["StolenTree", "path_finding", "plot_leaves"]
