@@ -1,0 +1,308 @@
+"""Self-checks for the notebooks' exercises: right or wrong, with a hint.
+
+Each check takes the learner's answer (a value, or a function it calls on cases of its
+own) and returns a :class:`Verdict`, which shows itself as one line when it ends a cell.
+An answer left at ``None`` is "not answered yet"; a function that raises is a wrong
+answer, never an error in the notebook.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+from scipy.special import expit
+
+from .api import PredictionAPI
+from .features import Feature
+
+
+class Verdict:
+    """The outcome of a check.
+
+    Attributes
+    ----------
+    ok : bool or None
+        True if right, False if wrong, None if not answered yet.
+    message : str
+        What to tell the learner (the hint when wrong).
+    """
+
+    def __init__(self, ok, message):
+        self.ok = ok
+        self.message = message
+
+    def __bool__(self):
+        return self.ok is True
+
+    def __repr__(self):
+        return f"{_MARKS[self.ok]} {self.message}"
+
+    def _repr_html_(self):
+        colour = {True: "#009E73", False: "#D55E00", None: "#555555"}[self.ok]
+        return (f"<div class='kit-check'><b style='color:{colour}'>{_MARKS[self.ok]}</b> "
+                f"{html.escape(self.message)}</div>")
+
+
+_MARKS = {True: "Right!", False: "Not yet.", None: "Not answered yet:"}
+
+
+def _unanswered(what):
+    return Verdict(None, f"replace None with {what}, then run the cell again.")
+
+
+def _verdict(ok, praise, hint):
+    return Verdict(bool(ok), praise if ok else f"Hint: {hint}")
+
+
+def _number(answer, expected, *, praise, hint, rtol=1e-9):
+    """Check a numeric answer against the expected value."""
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return Verdict(False, f"expected a number, got {answer!r}. Hint: {hint}")
+    return _verdict(np.isclose(value, expected, rtol=rtol, atol=0), praise, hint)
+
+
+def _call(function, *args):
+    """Call the learner's function; (result, None) or (None, a Verdict saying what went wrong)."""
+    if not callable(function):
+        return None, Verdict(False, f"expected a function, got {type(function).__name__}")
+    try:
+        return function(*args), None
+    except Exception as error:  # a learner's bug is a wrong answer, not a crash
+        return None, Verdict(False, f"your function raised {type(error).__name__}: {error}")
+
+
+def _final(target):
+    """The model at the end of a target pipeline (checks are the teacher's view: they may look)."""
+    return target.steps[-1][1] if hasattr(target, "steps") else target
+
+
+# --- 01 equation solving -----------------------------------------------------------------
+
+
+def logit(function):
+    """Exercise: ``function(p)`` is the logit, the inverse of the sigmoid, on arrays of probabilities."""
+    if function is None:
+        return _unanswered("a function logit(p)")
+    z = np.linspace(-6, 6, 25)
+    result, failure = _call(function, expit(z))
+    if failure is not None:
+        return failure
+    ok = np.shape(result) == z.shape and np.allclose(result, z, atol=1e-8)
+    return _verdict(ok, "logit(sigmoid(z)) = z: confidences give you w.x + b directly.",
+                    "logit(p) = log(p / (1 - p)); use numpy so it works on a whole array.")
+
+
+def logit_weights(answer, target):
+    """Exercise: ``answer = (w, b)``, the weights and bias of a binary LR target, from its API."""
+    if answer is None:
+        return _unanswered("(w, b) solved from your queries")
+    model = _final(target)
+    expected = np.append(model.coef_[0], model.intercept_[0])
+    try:
+        w, b = answer
+        found = np.append(np.asarray(w, dtype=float).ravel(), float(b))
+    except (TypeError, ValueError):
+        return Verdict(False, "expected a pair (w, b): an array of d weights and a number")
+    ok = found.shape == expected.shape and np.allclose(found, expected, rtol=1e-6, atol=1e-8)
+    return _verdict(ok, "exactly the secret model's parameters, from d + 1 queries.",
+                    "stack the rows of your queries with a column of ones, A = [X, 1], and solve "
+                    "A @ [w, b] = logit(p) with np.linalg.solve (take p for class 1: answer.proba[:, 1]).")
+
+
+def queries_for_binary_lr(answer, d):
+    """Exercise: how many queries equation solving needs for binary LR on ``d`` encoded features."""
+    if answer is None:
+        return _unanswered("a number of queries")
+    return _number(answer, d + 1, praise=f"d + 1 = {d + 1} unknowns, so {d + 1} equations.",
+                   hint="count the unknowns: one weight per encoded feature, plus the bias.")
+
+
+# --- 02 softmax, one-vs-rest, neural networks ---------------------------------------------
+
+
+def unknowns(answer, kind, d, c, hidden=20):
+    """Exercise: the number of parameters k the attack must find (paper section 4.1.2).
+
+    ``kind`` is "softmax", "ovr" (``c (d + 1)``) or "mlp" (``hidden (d + 1) + c (hidden + 1)``);
+    binary models have one output (c counts as 1).
+    """
+    if kind not in ("softmax", "ovr", "mlp"):
+        raise ValueError(f"kind must be 'softmax', 'ovr' or 'mlp', got {kind!r}")
+    if answer is None:
+        return _unanswered("a number of unknowns")
+    outputs = 1 if c == 2 else c  # a binary model has one output: the other class's score is its complement
+    if kind == "mlp":
+        expected = hidden * (d + 1) + outputs * (hidden + 1)
+        hint = (f"a hidden layer of {hidden} units has {hidden} x (d + 1) weights and biases; "
+                f"the output layer has c x ({hidden} + 1).")
+    else:
+        expected = outputs * (d + 1)
+        hint = "one weight vector of d weights plus a bias for each of the c classes."
+    return _number(answer, expected, praise=f"k = {expected:,} unknowns.", hint=hint)
+
+
+def softmax_differences(answer, target):
+    """Exercise: ``answer`` has one row ``(w_i - w_c, b_i - b_c)`` per class i < c of a softmax target."""
+    if answer is None:
+        return _unanswered("an array of shape (c - 1, d + 1)")
+    model = _final(target)
+    weights = np.column_stack([model.coef_, model.intercept_])
+    expected = weights[:-1] - weights[-1]
+    found = np.asarray(answer, dtype=float)
+    ok = found.shape == expected.shape and np.allclose(found, expected, rtol=1e-6, atol=1e-8)
+    return _verdict(ok, "the softmax is known up to a shift common to all classes: nothing more can be learnt.",
+                    "log(p_i / p_c) = (w_i - w_c).x + (b_i - b_c) is linear: solve [X, 1] @ D.T = "
+                    "log(P[:, :-1] / P[:, -1:]) with d + 1 queries (np.linalg.solve).")
+
+
+# --- 03 decision trees --------------------------------------------------------------------
+
+
+def threshold_search(function, epsilon=1e-3):
+    """Exercise: ``function(ask, low, high, epsilon)`` finds where ``ask(x)`` changes leaf on [low, high].
+
+    The check hides thresholds, counts the calls to ``ask`` and wants the threshold within
+    ``epsilon`` in about ``log2((high - low) / epsilon)`` calls (binary search).
+    """
+    if function is None:
+        return _unanswered("a function threshold(ask, low, high, epsilon)")
+    allowed = int(np.ceil(np.log2(2 / epsilon))) + 2
+    for secret in (-0.7312, 0.05, 0.9071):
+        calls = []
+
+        def ask(x, secret=secret, calls=calls):
+            calls.append(x)
+            return "left leaf" if x <= secret else "right leaf"
+
+        found, failure = _call(function, ask, -1.0, 1.0, epsilon)
+        if failure is not None:
+            return failure
+        if found is None or not abs(float(found) - secret) <= epsilon:
+            return Verdict(False, f"for a split at {secret} you answered {found}. Hint: keep an interval [lo, hi] "
+                                  "with ask(lo) != ask(hi); query its middle and keep the half where the leaf changes.")
+        if len(calls) > allowed:
+            return Verdict(False, f"right threshold, but {len(calls)} queries: halve the interval each time "
+                                  f"(about {allowed - 2} queries for epsilon = {epsilon}).")
+    return Verdict(True, f"binary search finds a split to {epsilon} in about log2(2 / epsilon) queries.")
+
+
+def leaf_count(answer, target):
+    """Exercise: the number of leaves of the secret tree, read from what the attack saw."""
+    if answer is None:
+        return _unanswered("a number of leaves")
+    expected = _final(target).get_n_leaves()
+    return _number(answer, expected, praise=f"the tree has {expected} leaves.",
+                   hint="each leaf has its own identifier: count the distinct ids in the log's nodes.")
+
+
+# --- 04 labels only -----------------------------------------------------------------------
+
+
+def labels_budget(answer, alpha, d):
+    """Exercise: the query budget ``alpha (d + 1)`` for a labels-only attack on binary LR."""
+    if answer is None:
+        return _unanswered("a number of queries")
+    return _number(answer, alpha * (d + 1), praise=f"alpha x (d + 1) = {alpha * (d + 1):,} queries.",
+                   hint="the paper's budgets are alpha times the number of unknowns; binary LR has d + 1.")
+
+
+def boundary_point(function, epsilon=1e-3):
+    """Exercise: ``function(api, x_a, x_b, epsilon)`` returns a point within ``epsilon`` of the boundary
+    on the segment between two points the API labels differently (Lowd-Meek's line search).
+    """
+    if function is None:
+        return _unanswered("a function boundary_point(api, x_a, x_b, epsilon)")
+    target = _HiddenLine(np.array([1.3, -0.6]), 0.2)
+    features = (Feature("x1"), Feature("x2"))
+    for x_a, x_b in (([-0.9, -0.8], [0.9, 0.7]), ([0.8, -0.9], [-0.5, 0.6])):
+        api = PredictionAPI(target, features, output="label")
+        found, failure = _call(function, api, np.array(x_a), np.array(x_b), epsilon)
+        if failure is not None:
+            return failure
+        distance = target.distance(found)
+        if distance is None or distance > epsilon:
+            return Verdict(False, f"your point {found} is {distance} from the boundary. Hint: bisect: query the "
+                                  "midpoint, keep the half whose ends have different labels, until it is shorter "
+                                  "than epsilon.")
+        if api.queries_used > 3 * np.log2(4 / epsilon):
+            return Verdict(False, f"on the boundary, but {api.queries_used} queries: halve the segment each time.")
+    return Verdict(True, "a boundary point to within epsilon in about log2(length / epsilon) label queries.")
+
+
+class _HiddenLine:
+    """A binary linear classifier the boundary check hides behind an API."""
+
+    classes_ = np.array([0, 1])
+
+    def __init__(self, w, b):
+        self.w, self.b = w, b
+
+    def predict(self, X):
+        return (np.asarray(X) @ self.w + self.b > 0).astype(int)
+
+    def distance(self, x):
+        """Distance from ``x`` to the boundary, or None if ``x`` is not a 2-D point."""
+        try:
+            x = np.asarray(x, dtype=float).reshape(2)
+        except (TypeError, ValueError):
+            return None
+        return float(abs(x @ self.w + self.b) / np.linalg.norm(self.w))
+
+
+# --- 05 countermeasures and economics -----------------------------------------------------
+
+
+def rounding_error(answer, decimals):
+    """Exercise: the largest change rounding to ``decimals`` decimals makes to a confidence."""
+    if answer is None:
+        return _unanswered("a number")
+    return _number(answer, 0.5 * 10.0 ** -decimals, praise="half a unit of the last decimal kept.",
+                   hint=f"rounding to {decimals} decimals moves a value to the nearest multiple of 10^-{decimals}.")
+
+
+def extraction_cost(answer, queries, price):
+    """Exercise: the dollars an extraction of ``queries`` queries costs at ``price`` per query."""
+    if answer is None:
+        return _unanswered("a number of dollars")
+    return _number(answer, queries * price, praise=f"${queries * price:,.4f}.",
+                   hint="queries times the price of one query.")
+
+
+def break_even(answer, queries):
+    """Exercise: after how many predictions does a copy stolen with ``queries`` queries pay for itself?"""
+    if answer is None:
+        return _unanswered("a number of predictions")
+    return _number(answer, queries, praise="the theft is paid back once the copy has answered as many "
+                                           "predictions as the extraction cost queries; every later one is free.",
+                   hint="both cost the same price per query: compare numbers of queries.")
+
+
+# --- 06 training-data leakage -------------------------------------------------------------
+
+
+def kernel_unknowns(answer, m, d, c):
+    """Exercise: unknowns of a kernel LR with ``m`` representers in ``d`` dimensions and ``c`` classes."""
+    if answer is None:
+        return _unanswered("a number of unknowns")
+    expected = m * d + c * (m + 1)
+    return _number(answer, expected, praise=f"{m} x {d} + {c} x ({m} + 1) = {expected:,} unknowns.",
+                   hint="the representers are unknowns too (m points of d coordinates), plus one weight per "
+                        "representer and a bias for each class.")
+
+
+def leaked_rows(answer, target):
+    """Exercise: ``answer`` lists the training rows the target kept as its representers."""
+    if answer is None:
+        return _unanswered("a list of training-row indices")
+    expected = set(_final(target).representer_index_.tolist())
+    try:
+        found = {int(i) for i in np.asarray(answer).ravel()}
+    except (TypeError, ValueError):
+        return Verdict(False, "expected a list of integer row indices")
+    missing = len(expected - found)
+    return _verdict(found == expected, f"all {len(expected)} secret training rows found.",
+                    f"{missing} of {len(expected)} are missing and {len(found - expected)} are not representers: "
+                    "for each stolen representer, take the training row nearest to it.")
