@@ -31,7 +31,7 @@ def notebook_state(moons, blobs, moons_logreg):
     return {
         "01": {"api": kit.PredictionAPI(moons_logreg, moons.features), "target": moons_logreg},
         "02": {"api": kit.PredictionAPI(softmax, blobs.features), "target": softmax},
-        "03": {"extraction": kit.Extraction.from_api(tree, leaf_api), "target": tree},
+        "03": {"bottom_up": kit.Extraction.from_api(tree, leaf_api), "target": tree},
     }
 
 

@@ -1,0 +1,380 @@
+"""The interactive panel every notebook reuses: steal a 2-D model and watch it happen.
+
+Pick a data set, a secret target and an attack; move the query budget, the API's
+confidence rounding and its output kind; see the target's regions (solid boundary),
+the stolen boundary (dashed), where they disagree, the queries sent, and a readout of
+queries, dollars at a 2016 price, 1-R_test and 1-R_unif (paper section 3).  A second
+view plots error against budget, as the paper's figures do.
+
+Run ``%matplotlib widget`` first for a live (ipympl) figure; with other backends the
+figure is shown as a picture that is re-rendered after each change.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .api import BudgetExceeded, PredictionAPI
+from .attacks import lowd_meek, path_finding, retraining
+from .attacks.equations import equation_solving
+from .data import load_dataset
+from .metrics import agreement
+from .plots import OKABE_ITO, plot_boundaries
+from .targets import train_target
+
+PANEL_DATASETS = ("circles", "moons", "blobs")
+"""The 2-D data sets the panel can draw."""
+
+SERVICES = {
+    "Amazon ($0.10 per 1,000)": 0.0001,
+    "Google ($0.50 per 1,000)": 0.0005,
+    "BigML, cheapest plan ($0.10 per 1,000)": 0.0001,
+    "BigML, dearest plan ($5 per 1,000)": 0.005,
+}
+"""Dollars per query at the services' 2016 prices (paper section 2.1)."""
+
+DECIMALS = ("none", *range(11))
+"""Options of the rounding control: full precision, or 0 to 10 decimals."""
+
+OUTPUTS = (("probabilities", "proba"), ("labels", "label"))
+
+
+@dataclass(frozen=True)
+class AttackChoice:
+    """An attack as the panel offers it.
+
+    Attributes
+    ----------
+    run : callable
+        ``run(api, target_kind, budget, random_state) -> Extraction``.
+    budgets : tuple of int
+        ``(lowest, highest, default)`` positions of the budget slider.
+    output : str or None
+        The API output the attack needs whatever the toggle says ("leaf" for path
+        finding), or None to follow the output-kind toggle.
+    """
+
+    run: Callable
+    budgets: tuple
+    output: str | None = None
+
+
+def _equation_solving(api, kind, budget, random_state):
+    return equation_solving(api, model=kind, budget=budget, random_state=random_state)
+
+
+def _path_finding(method):
+    def run(api, kind, budget, random_state):
+        return path_finding(api, method=method, budget=budget, random_state=random_state)
+    return run
+
+
+def _lowd_meek(api, kind, budget, random_state):
+    return lowd_meek(api, budget=budget, random_state=random_state)
+
+
+RETRAINED_AS = {"ovr": "softmax", "tree": "rbf-svm", "kernel-logreg": "rbf-svm"}
+"""The model class retraining fits for a target kind it has no class of its own for."""
+
+
+def _retraining(strategy):
+    def run(api, kind, budget, random_state):
+        model = RETRAINED_AS.get(kind, kind)
+        return retraining(api, strategy=strategy, model=model, budget=budget, random_state=random_state)
+    return run
+
+
+ATTACKS = {
+    "equation solving": AttackChoice(_equation_solving, (1, 400, 20)),
+    "path finding (top-down)": AttackChoice(_path_finding("top-down"), (10, 10_000, 300), output="leaf"),
+    "path finding (bottom-up)": AttackChoice(_path_finding("bottom-up"), (10, 10_000, 300), output="leaf"),
+    "Lowd-Meek": AttackChoice(_lowd_meek, (10, 200, 100)),
+    "retraining (uniform)": AttackChoice(_retraining("uniform"), (10, 1000, 100)),
+    "retraining (line search)": AttackChoice(_retraining("line-search"), (10, 1000, 100)),
+    "retraining (adaptive)": AttackChoice(_retraining("adaptive"), (10, 1000, 100)),
+}
+"""The attacks the panel offers, by the name shown in its picker."""
+
+
+def _figure_view(figure):
+    """The figure's ipympl canvas under ``%matplotlib widget``, else a picture of it."""
+    canvas = figure.canvas
+    if isinstance(canvas, widgets.DOMWidget):
+        canvas.header_visible = False
+        canvas.toolbar_visible = False
+        return canvas
+    return widgets.Image(format="png")
+
+
+class ExtractionPanel(widgets.VBox):
+    """Steal a model on a 2-D data set through a prediction API, interactively.
+
+    Parameters
+    ----------
+    dataset : {"circles", "moons", "blobs"}
+        The data set shown first.
+    target : str
+        The secret model's kind (see :data:`kit.targets.TARGET_KINDS`).
+    attack : str or None
+        A key of ``attacks`` (None: the first).
+    targets : sequence of str
+        The target kinds offered in the picker.
+    attacks : dict of str to AttackChoice or None
+        The attacks offered (None: all of :data:`ATTACKS`).
+    budget : int or None
+        The starting query budget (None: the attack's default).
+    decimals : "none" or int
+        The API's starting confidence rounding.
+    output : {"proba", "label"}
+        What the API returns at first: confidences with the label, or the label only.
+    service : str
+        A key of :data:`SERVICES`: whose 2016 price the readout charges.
+    random_state : int
+        Seeds the data split, the target's training and the attack.
+    resolution : int
+        Grid points per axis of the boundary plot.
+
+    Attributes
+    ----------
+    extraction : Extraction or None
+        The latest attack's result (None if it failed; ``message`` says why).
+    result : Agreement or None
+        Its agreement with the target.
+    plot : BoundaryPlot
+        The boundary view (``plot.stolen_regions``, ``plot._queries``).
+    """
+
+    def __init__(self, *, dataset="moons", target="logreg", attack=None,
+                 targets=("logreg", "softmax", "ovr", "mlp", "tree", "rbf-svm", "kernel-logreg"),
+                 attacks=None, budget=None, decimals="none", output="proba", service="Amazon ($0.10 per 1,000)",
+                 random_state=0, resolution=200):
+        self.attacks = dict(ATTACKS if attacks is None else attacks)
+        attack = next(iter(self.attacks), None) if attack is None else attack
+        _check_choice("dataset", dataset, PANEL_DATASETS)
+        _check_choice("target", target, targets)
+        _check_choice("attack", attack, self.attacks)
+        _check_choice("decimals", decimals, DECIMALS)
+        _check_choice("output", output, dict(OUTPUTS).values())
+        _check_choice("service", service, SERVICES)
+        self.random_state = random_state
+        self.resolution = resolution
+        self._datasets, self._targets = {}, {}
+        self._quiet = False
+        self.extraction = self.result = self.message = None
+        self.dataset_picker = _styled(widgets.Dropdown(options=PANEL_DATASETS, value=dataset, description="data"),
+                                      "kit-dataset")
+        self.target_picker = _styled(widgets.Dropdown(options=targets, value=target, description="target"),
+                                     "kit-target")
+        self.attack_picker = _styled(widgets.Dropdown(options=list(self.attacks), value=attack, description="attack"),
+                                     "kit-attack")
+        low, high, default = self.attacks[attack].budgets
+        self.budget = _styled(widgets.IntSlider(value=default if budget is None else budget, min=low, max=high,
+                                                description="queries", continuous_update=False), "kit-budget")
+        self.decimals = _styled(widgets.SelectionSlider(options=DECIMALS, value=decimals, description="rounding",
+                                                        continuous_update=False), "kit-decimals")
+        self.output_kind = _styled(widgets.ToggleButtons(options=OUTPUTS, value=output, description="API gives"),
+                                   "kit-output")
+        self.service = _styled(widgets.Dropdown(options=list(SERVICES), value=service, description="price"),
+                               "kit-service")
+        self.show_queries = _styled(widgets.Checkbox(value=True, description="show queries"), "kit-show-queries")
+        self.sweep_button = _styled(widgets.Button(description="error vs budget", icon="line-chart"), "kit-sweep")
+        self.readout = _styled(widgets.HTML(), "kit-readout")
+        with plt.ioff():
+            self.figure, (self._boundary_ax, self.sweep_ax) = plt.subplots(1, 2, figsize=(10, 4.4))
+        self.figure_view = _figure_view(self.figure)
+        self._setup_sweep_axes()
+        self.dataset_picker.observe(self._on_target, "value")
+        self.target_picker.observe(self._on_target, "value")
+        self.attack_picker.observe(self._on_attack, "value")
+        for control in (self.budget, self.decimals, self.output_kind):
+            control.observe(self._on_setting, "value")
+        self.service.observe(lambda _: self._show_readout(), "value")
+        self.show_queries.observe(lambda _: self._redraw(), "value")
+        self.sweep_button.on_click(lambda _: self.sweep())
+        pickers = widgets.HBox([self.dataset_picker, self.target_picker, self.attack_picker])
+        api_controls = widgets.HBox([self.budget, self.decimals, self.output_kind])
+        view_controls = widgets.HBox([self.service, self.show_queries, self.sweep_button])
+        super().__init__([pickers, api_controls, view_controls, self.readout, self.figure_view])
+        self.add_class("kit-panel")
+        self.output_kind.disabled = self.attacks[attack].output is not None
+        self._on_target(None)
+
+    # --- what the controls do -----------------------------------------------------------
+
+    def _on_target(self, _change):
+        """A new data set or target kind: train (once), redraw its regions, steal it again."""
+        name, kind = self.dataset_picker.value, self.target_picker.value
+        if name not in self._datasets:
+            self._datasets[name] = load_dataset(name, random_state=self.random_state)
+        self.dataset = self._datasets[name]
+        try:
+            if (name, kind) not in self._targets:
+                self._targets[name, kind] = train_target(self.dataset, kind, random_state=self.random_state)
+            self.target = self._targets[name, kind]
+        except ValueError as error:
+            self.target = None
+            self._fail(str(error))
+            return
+        self._boundary_ax.clear()
+        self.plot = plot_boundaries(self.target, None, self.dataset, ax=self._boundary_ax, resolution=self.resolution)
+        self._boundary_ax.set_title(f"{kind} on {name}", fontsize="medium")
+        self._extract()
+
+    def _on_attack(self, _change):
+        """A new attack: its budget range and default, whether the output toggle applies."""
+        choice = self.attacks[self.attack_picker.value]
+        low, high, default = choice.budgets
+        self._quiet = True
+        with self.budget.hold_trait_notifications():
+            self.budget.min, self.budget.max, self.budget.value = low, high, default
+        self._quiet = False
+        self.output_kind.disabled = choice.output is not None
+        self._on_setting(None)
+
+    def _on_setting(self, _change):
+        if self._quiet:
+            return
+        self._clear_sweep()
+        self._extract()
+
+    # --- the attack through the API -----------------------------------------------------
+
+    def _api(self, budget):
+        """The prediction service as the attacker meets it, at the current settings."""
+        choice = self.attacks[self.attack_picker.value]
+        decimals = None if self.decimals.value == "none" else self.decimals.value
+        output = choice.output or self.output_kind.value
+        price = SERVICES[self.service.value]
+        return PredictionAPI(self.target, self.dataset.features, output=output, decimals=decimals,
+                             budget=budget, price_per_query=price)
+
+    def _steal(self, budget):
+        """Run the chosen attack with ``budget`` queries; (extraction, None) or (None, why it failed)."""
+        choice = self.attacks[self.attack_picker.value]
+        try:
+            api = self._api(budget)
+            return choice.run(api, self.target_picker.value, budget, self.random_state), None
+        except (ValueError, BudgetExceeded) as error:
+            return None, str(error)
+
+    def _extract(self):
+        """Steal the target at the current settings; update the plot and the readout."""
+        if self.target is None:
+            return
+        self.extraction, self.message = self._steal(self.budget.value)
+        stolen = None if self.extraction is None else self.extraction.model
+        self.result = None if stolen is None else agreement(self.target, stolen, self.dataset,
+                                                            random_state=self.random_state)
+        self._redraw()
+        self._show_readout()
+
+    def _fail(self, message):
+        self.extraction = self.result = None
+        self.message = message
+        self._show_readout()
+
+    # --- the views ----------------------------------------------------------------------
+
+    def _redraw(self):
+        """Show the latest stolen model and its queries on the boundary plot (no new queries)."""
+        if self.target is None:
+            return
+        stolen = None if self.extraction is None else self.extraction.model
+        queries = self.extraction.log.X if self.extraction is not None and self.show_queries.value else None
+        self.plot.update(stolen, queries)
+        self._mark_current()
+        self._render()
+
+    def _render(self):
+        """Push the figure to the page: ipympl redraws itself; a picture is re-rendered."""
+        if isinstance(self.figure_view, widgets.Image):
+            buffer = io.BytesIO()
+            self.figure.savefig(buffer, format="png", dpi=72)
+            self.figure_view.value = buffer.getvalue()
+        else:
+            self.figure.canvas.draw_idle()
+
+    def _show_readout(self):
+        price = SERVICES[self.service.value]
+        service = self.service.value.split(" (")[0]
+        if self.extraction is None:
+            self.readout.value = f"<div class='kit-message'><b>No stolen model:</b> {_escape(self.message)}</div>"
+            return
+        queries = self.extraction.queries
+        self.readout.value = (
+            f"<b>queries used</b> {queries:,} &nbsp;|&nbsp; <b>cost</b> ${queries * price:,.4f} at {service} "
+            f"&nbsp;|&nbsp; <b>1-R<sub>test</sub></b> {self.result.test:.2%} "
+            f"&nbsp;|&nbsp; <b>1-R<sub>unif</sub></b> {self.result.uniform:.2%}"
+        )
+
+    def _setup_sweep_axes(self):
+        ax = self.sweep_ax
+        (self._sweep_test,) = ax.plot([], [], color=OKABE_ITO[4], marker="o", label="R_test")
+        (self._sweep_uniform,) = ax.plot([], [], color=OKABE_ITO[5], marker="s", ls="--", label="R_unif")
+        (self._current,) = ax.plot([], [], ls="", marker="*", ms=14, color=OKABE_ITO[7], label="this extraction")
+        ax.set_xscale("log")
+        ax.set_yscale("symlog", linthresh=1e-4)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("queries")
+        ax.set_ylabel("error (1 - agreement)")
+        ax.set_title("error vs budget: press the button", fontsize="medium")
+        ax.legend(loc="upper right", fontsize="small")
+
+    def _mark_current(self):
+        if self.result is None:
+            self._current.set_data([], [])
+            return
+        self._current.set_data([self.extraction.queries], [1 - self.result.test])
+        self.sweep_ax.set_xlim(*_budget_limits(self.budget.min, self.budget.max))
+
+    def _clear_sweep(self):
+        self._sweep_test.set_data([], [])
+        self._sweep_uniform.set_data([], [])
+        self.sweep_ax.set_title("error vs budget: press the button", fontsize="medium")
+
+    def sweep(self, n_budgets=6):
+        """Steal again at ``n_budgets`` budgets across the slider's range; plot R_test and R_unif.
+
+        Returns
+        -------
+        list of tuple
+            ``(queries used, R_test, R_unif)`` for each budget whose attack succeeded.
+        """
+        budgets = np.unique(np.geomspace(self.budget.min, self.budget.max, n_budgets).astype(int))
+        rows = []
+        for budget in budgets.tolist():
+            extraction, _ = self._steal(budget)
+            if extraction is not None:
+                measured = agreement(self.target, extraction.model, self.dataset, random_state=self.random_state)
+                rows.append((extraction.queries, 1 - measured.test, 1 - measured.uniform))
+        queries, test, uniform = np.array(rows, dtype=float).reshape(-1, 3).T
+        self._sweep_test.set_data(queries, test)
+        self._sweep_uniform.set_data(queries, uniform)
+        self.sweep_ax.set_title(f"{self.attack_picker.value}: error vs budget", fontsize="medium")
+        self._render()
+        return rows
+
+
+def _budget_limits(low, high):
+    return max(low, 1) / 1.5, high * 1.5
+
+
+def _styled(widget, css_class):
+    widget.add_class(css_class)
+    return widget
+
+
+def _check_choice(name, value, options):
+    options = list(options)
+    if value not in options:
+        raise ValueError(f"{name} must be one of {', '.join(map(str, options))}; got {value!r}")
+
+
+def _escape(text):
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,120 @@
+"""The panel without a browser: set the controls in Python, check the figure's data and the readout."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+import kit
+from kit.features import FeatureEncoder
+from kit.widgets import DECIMALS, AttackChoice, ExtractionPanel
+
+
+def uniform_labels(api, kind, budget, random_state):
+    """A small labels-only stand-in attack: fit LR on uniformly drawn points."""
+    start = api.queries_used
+    X = kit.sample_uniform(api.features, budget, random_state)
+    model = make_pipeline(FeatureEncoder(api.features), LogisticRegression()).fit(X, api.query(X).labels)
+    return kit.Extraction.from_api(model, api, since=start)
+
+
+@pytest.fixture
+def panel():
+    return ExtractionPanel(dataset="moons", target="logreg", resolution=60)
+
+
+def query_count(panel):
+    return len(panel.plot._queries.get_offsets())
+
+
+def test_the_panel_has_the_classes_the_browser_tests_look_for(panel):
+    assert "kit-panel" in panel._dom_classes
+    assert "kit-budget" in panel.budget._dom_classes and not panel.budget.continuous_update
+    assert "kit-decimals" in panel.decimals._dom_classes and not panel.decimals.continuous_update
+    assert "kit-readout" in panel.readout._dom_classes
+    assert panel.decimals.options == ("none", 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10) == DECIMALS
+    assert [value for _, value in panel.output_kind.options] == ["proba", "label"]
+
+
+def test_equation_solving_steals_the_line_exactly(panel):
+    assert panel.extraction.queries == 20 and panel.result.test == panel.result.uniform == 1.0
+    assert "<b>queries used</b> 20" in panel.readout.value and "$0.0020 at Amazon" in panel.readout.value
+    assert np.array_equal(panel.plot.stolen_regions, panel.plot.target_regions)
+    assert len(panel.figure_view.value) > 1000  # the picture of the figure (non-ipympl backend)
+
+
+def test_the_budget_slider_reruns_the_attack_and_redraws(panel):
+    picture = panel.figure_view.value
+    panel.budget.value = 3
+    assert query_count(panel) == 3 and panel.extraction.queries == 3
+    assert "<b>queries used</b> 3 " in panel.readout.value and "$0.0003" in panel.readout.value
+    assert panel.figure_view.value != picture
+    panel.budget.value = 2
+    assert panel.extraction is None and query_count(panel) == 0
+    assert "needs at least 3 queries, budget is 2" in panel.readout.value
+
+
+def test_rounding_moves_the_stolen_boundary(panel):
+    panel.budget.value = 3
+    panel.decimals.value = 1
+    assert panel.result.test < 1.0
+    assert np.any(panel.plot.stolen_regions != panel.plot.target_regions)
+    assert "1-R<sub>test</sub></b> 100.00%" not in panel.readout.value
+    panel.decimals.value = "none"
+    assert panel.result.test == 1.0
+
+
+def test_labels_only_leaves_equation_solving_nothing_to_solve(panel):
+    panel.output_kind.value = "label"
+    assert panel.extraction is None and panel.plot.stolen_regions is None
+    assert "needs confidence values" in panel.readout.value
+
+
+def test_the_price_and_the_query_marks_redraw_without_new_queries(panel):
+    extraction = panel.extraction
+    panel.service.value = "BigML, dearest plan ($5 per 1,000)"
+    assert panel.extraction is extraction and "$0.1000 at BigML, dearest plan" in panel.readout.value
+    panel.show_queries.value = False
+    assert panel.extraction is extraction and query_count(panel) == 0
+
+
+def test_a_new_data_set_and_target_retrain_and_redraw(panel):
+    moons_regions = panel.plot.target_regions
+    panel.dataset_picker.value = "blobs"
+    assert panel.extraction is None and "binary logistic regression" in panel.readout.value
+    panel.target_picker.value = "softmax"
+    assert panel.plot.target_regions.max() == 2 and panel.plot.target_regions.shape == moons_regions.shape
+    assert panel.result.test == 1.0
+
+
+def test_another_attack_brings_its_budget_range(panel):
+    attacks = {"equation solving": kit.widgets.ATTACKS["equation solving"],
+               "uniform labels": AttackChoice(uniform_labels, (10, 500, 200))}
+    panel = ExtractionPanel(attacks=attacks, resolution=60)
+    panel.attack_picker.value = "uniform labels"
+    assert (panel.budget.min, panel.budget.max, panel.budget.value) == (10, 500, 200)
+    assert panel.extraction.queries == 200 and 0.9 < panel.result.test < 1.0
+
+
+def test_the_sweep_plots_error_against_budget(panel):
+    rows = panel.sweep(n_budgets=3)
+    assert [queries for queries, _, _ in rows] == [20, 400]  # the first budget, 1, is too small to solve
+    assert list(panel._sweep_test.get_xdata()) == [20, 400] and max(panel._sweep_test.get_ydata()) == 0
+    panel.decimals.value = 2
+    assert len(panel._sweep_test.get_xdata()) == 0  # stale curves are cleared
+
+
+def test_the_same_seed_gives_the_same_panel():
+    first, second = (ExtractionPanel(budget=5, decimals=2, resolution=40) for _ in range(2))
+    assert np.array_equal(first.extraction.log.X, second.extraction.log.X)
+    assert first.readout.value == second.readout.value
+
+
+@pytest.mark.parametrize(("argument", "message"), [
+    ({"dataset": "adult-income"}, "dataset must be one of circles, moons, blobs; got 'adult-income'"),
+    ({"decimals": 11}, "decimals must be one of none, 0, 1"),
+    ({"attack": "magic"}, "attack must be one of equation solving, path finding .*; got 'magic'"),
+])
+def test_bad_settings_are_refused_in_one_line(argument, message):
+    with pytest.raises(ValueError, match=message):
+        ExtractionPanel(**argument)
