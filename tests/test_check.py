@@ -1,6 +1,7 @@
 """The exercises' self-checks: right answers pass, wrong ones get a hint, none crash, solutions pass."""
 
 import ast
+import re
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,8 @@ import pytest
 import kit
 from kit import check
 
-SOLUTIONS = sorted((Path(__file__).resolve().parent.parent / "notebooks" / "solutions").glob("*.py"))
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+SOLUTIONS = sorted((NOTEBOOKS / "solutions").glob("*.py"))
 
 
 def run_solution(path, namespace):
@@ -41,9 +43,14 @@ def test_every_solution_passes_its_check(path, notebook_state):
     assert isinstance(verdict, check.Verdict) and verdict.ok is True, verdict
 
 
-def test_there_are_two_exercises_per_notebook():
-    numbers = [path.name[:2] for path in SOLUTIONS]
-    assert all(numbers.count(n) >= 2 for n in ("01", "02", "03", "04", "05", "06"))
+def test_every_notebook_after_00_has_two_exercises_with_solutions():
+    solved = [path.name[:2] for path in SOLUTIONS]
+    notebooks = sorted(path.name[:2] for path in NOTEBOOKS.glob("*.ipynb") if not path.name.startswith("00"))
+    assert notebooks and all(solved.count(number) >= 2 for number in notebooks)
+    for number in notebooks:
+        text = next(NOTEBOOKS.glob(f"{number}_*.ipynb")).read_text(encoding="utf-8")
+        loads = re.findall(r"%load (solutions/\w+\.py)", text)
+        assert len(loads) >= 2 and all((NOTEBOOKS / name).exists() for name in loads), loads
 
 
 @pytest.mark.parametrize("verdict", [
