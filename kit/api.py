@@ -174,7 +174,7 @@ class _TreeWalker:
         nodes can share an id: the duplicate ids of paper section 4.2.
         """
         if proba is None:
-            confidence = np.sqrt(self.tree.impurity[node])
+            confidence = np.sqrt(np.maximum(self.tree.impurity[node], 0))  # float error can dip below 0
         else:
             n, p, z = self.tree.n_node_samples[node], proba.max(axis=1), 1.96
             spread = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
