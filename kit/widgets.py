@@ -287,18 +287,24 @@ class ExtractionPanel(widgets.VBox):
             return
         stolen = None if self.extraction is None else self.extraction.model
         queries = self.extraction.log.X if self.extraction is not None and self.show_queries.value else None
-        self.plot.update(stolen, queries)
         self._mark_current()
-        self._render()
+        self.plot.update(stolen, queries)  # asks the canvas to draw: ipympl later, other backends at once
+        self._render(drawn=True)
 
-    def _render(self):
-        """Push the figure to the page: ipympl redraws itself; a picture is re-rendered."""
-        if isinstance(self.figure_view, widgets.Image):
-            buffer = io.BytesIO()
-            self.figure.savefig(buffer, format="png", dpi=72)
-            self.figure_view.value = buffer.getvalue()
-        else:
-            self.figure.canvas.draw_idle()
+    def _render(self, drawn=False):
+        """Push the figure to the page: ipympl redraws itself; otherwise the picture is replaced.
+
+        ``drawn``: the canvas has just been asked to draw, so the picture need not render again.
+        """
+        if not isinstance(self.figure_view, widgets.Image):
+            if not drawn:
+                self.figure.canvas.draw_idle()
+            return
+        if not drawn:
+            self.figure.canvas.draw()
+        buffer = io.BytesIO()
+        plt.imsave(buffer, np.asarray(self.figure.canvas.buffer_rgba()), format="png")
+        self.figure_view.value = buffer.getvalue()
 
     def _show_readout(self):
         price = SERVICES[self.service.value]
