@@ -134,7 +134,7 @@ class StolenTree:
     def rules(self) -> str:
         """The tree as readable rules, one line per leaf."""
         return "\n".join(
-            f"leaf {i}: if {_describe_region(self.features, leaf.region)} then {_describe_answer(self, leaf)}"
+            f"leaf {i}: if {_describe_region(self.features, leaf.region)} then {_describe_answer(leaf)}"
             for i, leaf in enumerate(self.leaves)
         )
 
@@ -159,7 +159,7 @@ def _describe_region(features, region):
     return " and ".join(parts) or "always"
 
 
-def _describe_answer(model, leaf):
+def _describe_answer(leaf):
     if leaf.proba is None:
         return f"{leaf.label!r}"
     return f"{leaf.label!r} (confidence {leaf.proba.max():.3g})"
