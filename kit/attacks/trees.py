@@ -229,9 +229,10 @@ class _Oracle:
                 raise BudgetExceeded(f"the attack's budget of {self.budget} queries is spent")
             answer = self.api.query(np.array(new))
             self.used += len(new)
+            labels = answer.labels.tolist()  # plain Python labels, readable in rules
             for i, row in enumerate(new):
                 proba = None if answer.proba is None else answer.proba[i]
-                self.replies[row.tobytes()] = _Reply(answer.nodes[i], answer.labels[i], proba)
+                self.replies[row.tobytes()] = _Reply(answer.nodes[i], labels[i], proba)
         return [self.replies[row.tobytes()] for row in rows]
 
     def node(self, row):
