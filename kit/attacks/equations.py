@@ -26,6 +26,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import check_random_state
+from threadpoolctl import threadpool_limits
 
 from ..extraction import Extraction
 from ..features import CATEGORICAL, FeatureEncoder, encode, encoded_width, sample_uniform
@@ -111,7 +112,8 @@ class _SoftLabelModel(ClassifierMixin, BaseEstimator):
     def _fit_from(self, theta, Z, P):
         """Minimise the loss with L-BFGS from the flat parameter vector ``theta``; return its final value."""
         options = {**_LBFGS, "maxiter": self.max_iter, "maxfun": 2 * self.max_iter}
-        result = minimize(self._loss, theta, args=(Z, P), jac=True, method="L-BFGS-B", options=options)
+        with threadpool_limits(limits=1, user_api="blas"):  # small products: extra BLAS threads only slow them
+            result = minimize(self._loss, theta, args=(Z, P), jac=True, method="L-BFGS-B", options=options)
         self._set(result.x)
         return result.fun
 
@@ -148,7 +150,7 @@ class SoftLabelNetwork(_SoftLabelModel):
     """
 
     def __init__(self, classes=(0, 1), hidden=0, link="softmax", loss="cross-entropy", restarts=1,
-                 max_iter=20_000, random_state=None):
+                 max_iter=5000, random_state=None):
         self.classes = classes
         self.hidden = hidden
         self.link = link
@@ -331,7 +333,7 @@ def _ask(api, budget, random_state):
 
 
 def equation_solving(
-    api, *, model, budget=None, method=None, random_state=0, hidden=20, restarts=1, max_iter=None
+    api, *, model, budget=None, method=None, random_state=0, hidden=20, restarts=1, max_iter=5000
 ) -> Extraction:
     """Steal a logistic regression or a small neural network from its confidence values (section 4.1).
 
@@ -352,17 +354,21 @@ def equation_solving(
         solve, k = c(d + 1) for cross-entropy on LR (the paper's count), 2k for an MLP.
         A budget below the information limit raises ValueError before any query.
     method : {"log-ratio", "cross-entropy"} or None
-        For "logreg" and "softmax": "log-ratio" (default) solves the linear equations
-        log(p_i / p_0) = (w_i - w_0).x + (b_i - b_0) by (least squares) linear algebra;
-        "cross-entropy" is the paper's method, minimising the cross-entropy between the
-        API's confidences and the stolen model's with L-BFGS.  "ovr" and "mlp" use
-        cross-entropy only.  With rounded confidences, give more queries than the default.
+        "log-ratio" (default) fits the equations log(p_i / p_0) = s_i(x) - s_0(x) between
+        the API's confidences and the model's scores s: for "logreg" and "softmax" they
+        are linear, (w_i - w_0).x + (b_i - b_0), and one (least squares) linear solve
+        does it; for "mlp" they are not, and L-BFGS minimises their squared error.
+        "cross-entropy" is the paper's method: L-BFGS minimises the cross-entropy between
+        the API's confidence vectors and the stolen model's.  "ovr" uses cross-entropy
+        only.  With rounded confidences, give more queries than the default.
     random_state : int
         Seeds the queries and the network's starting points.
     hidden : int
         Hidden units of the MLP (paper: 20).
     restarts : int
-        Random restarts of the MLP's fit; the lowest cross-entropy wins.
+        Random starting points of the MLP's fit; the lowest loss wins.
+    max_iter : int
+        Most L-BFGS iterations per fit (cross-entropy and MLP).
 
     Returns
     -------

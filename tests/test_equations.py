@@ -1,0 +1,140 @@
+"""Equation-solving attacks (paper section 4.1): exact recovery, rounding, budgets, seeds."""
+
+import numpy as np
+import pytest
+
+import kit
+from kit.attacks import equation_solving
+from kit.attacks.equations import covering_sample, n_unknowns
+
+
+def _target_api(name, kind, **api_options):
+    dataset = kit.load_dataset(name)
+    target = kit.train_target(dataset, kind)
+    return dataset, target, kit.PredictionAPI(target, dataset.features, **api_options)
+
+
+@pytest.mark.parametrize("name", ["circles", "moons", "breast-cancer"])
+def test_binary_lr_is_exact_with_d_plus_1_queries(name):
+    dataset, target, api = _target_api(name, "logreg")
+    stolen = equation_solving(api, model="logreg")
+    assert stolen.queries == api.queries_used == dataset.n_encoded + 1
+    score = kit.agreement(target, stolen.model, dataset, n_uniform=2000)
+    assert score.test == score.uniform == 1.0
+    assert max(score.tv_test, score.tv_uniform) < 1e-9
+
+
+@pytest.mark.parametrize("name", ["blobs", "iris"])
+def test_softmax_log_ratio_is_exact_with_d_plus_1_queries(name):
+    dataset, target, api = _target_api(name, "softmax")
+    stolen = equation_solving(api, model="softmax")
+    assert stolen.queries == dataset.n_encoded + 1 and stolen.info["method"] == "log-ratio"
+    score = kit.agreement(target, stolen.model, dataset, n_uniform=2000)
+    assert score.test == score.uniform == 1.0
+    assert max(score.tv_test, score.tv_uniform) < 1e-9
+
+
+@pytest.mark.parametrize("model", ["softmax", "ovr"])
+def test_cross_entropy_recovers_iris_with_k_queries(model):
+    dataset, target, api = _target_api("iris", model)
+    stolen = equation_solving(api, model=model, method="cross-entropy")
+    assert stolen.queries == n_unknowns(model, 4, 3) == 15
+    score = kit.agreement(target, stolen.model, dataset, n_uniform=2000)
+    assert score.test == score.uniform == 1.0
+    assert score.tv_uniform < 1e-6
+
+
+def test_stolen_model_looks_like_a_classifier_on_raw_rows():
+    dataset, target, api = _target_api("iris", "softmax")
+    stolen = equation_solving(api, model="softmax").model
+    assert list(stolen.classes_) == list(dataset.classes)
+    assert stolen.predict_proba(dataset.X_test[:3]).shape == (3, 3)
+    assert np.array_equal(stolen.predict(dataset.X_test), target.predict(dataset.X_test))
+
+
+@pytest.mark.parametrize("decimals", [2, 3])
+@pytest.mark.parametrize(
+    "name, kind, method", [("moons", "logreg", None), ("iris", "softmax", None), ("iris", "softmax", "cross-entropy")]
+)
+def test_rounded_confidences_still_give_a_close_model(name, kind, method, decimals):
+    dataset, target, api = _target_api(name, kind, decimals=decimals)
+    budget = 10 * n_unknowns(kind, dataset.n_encoded, len(dataset.classes))
+    stolen = equation_solving(api, model=kind, method=method, budget=budget)
+    score = kit.agreement(target, stolen.model, dataset, n_uniform=2000)
+    assert min(score.test, score.uniform) >= 0.98
+
+
+def test_answers_rounded_to_0_or_1_do_not_break_the_linear_solve():
+    dataset, target, api = _target_api("moons", "logreg", decimals=1)
+    stolen = equation_solving(api, model="logreg", budget=200)
+    assert np.isfinite(stolen.model.predict_proba(dataset.X_test)).all()
+    assert kit.agreement(target, stolen.model, dataset, n_uniform=2000).test >= 0.9
+
+
+@pytest.mark.parametrize(
+    "model, method, budget, message",
+    [
+        ("softmax", None, 4, r"log-ratio on softmax \(d = 4, c = 3\) needs at least 5 queries, budget is 4"),
+        ("softmax", "cross-entropy", 4, "needs at least 5 queries, budget is 4"),
+        ("ovr", None, 7, "needs at least 8 queries, budget is 7"),
+        ("mlp", None, 10, "needs at least 82 queries, budget is 10"),
+        ("softmax", None, 0, "budget must be None or a positive whole number"),
+        ("logreg", None, None, "'logreg' is binary logistic regression; this API has 3 classes"),
+        ("svm", None, None, "unknown model class 'svm'"),
+        ("ovr", "log-ratio", None, "model 'ovr' is attacked with method cross-entropy, not 'log-ratio'"),
+    ],
+)
+def test_bad_arguments_stop_before_any_query(model, method, budget, message):
+    _, _, api = _target_api("iris", "softmax")
+    with pytest.raises(ValueError, match=message) as error:
+        equation_solving(api, model=model, method=method, budget=budget)
+    assert "\n" not in str(error.value)
+    assert api.queries_used == len(api.log) == 0
+
+
+def test_api_budget_and_labels_only_are_checked_first():
+    dataset, target, _ = _target_api("iris", "softmax")
+    small = kit.PredictionAPI(target, dataset.features, budget=10)
+    with pytest.raises(ValueError, match="needs 15 queries but the API has only 10 left"):
+        equation_solving(small, model="softmax", method="cross-entropy")
+    labels = kit.PredictionAPI(target, dataset.features, output="label")
+    with pytest.raises(ValueError, match="labels only"):
+        equation_solving(labels, model="softmax")
+    assert small.queries_used == labels.queries_used == 0
+
+
+def test_budget_is_used_exactly_and_never_exceeded():
+    dataset, target, _ = _target_api("blobs", "softmax")
+    api = kit.PredictionAPI(target, dataset.features, budget=50)
+    api.query(dataset.X_test[:3])
+    stolen = equation_solving(api, model="softmax", budget=47)
+    assert stolen.queries == len(stolen.log) == 47 and api.queries_used == 50
+
+
+@pytest.mark.parametrize("method", ["log-ratio", "cross-entropy"])
+def test_mlp_is_stolen_with_high_fidelity(method):
+    dataset = kit.load_dataset("blobs")
+    target = kit.train_target(dataset, "mlp", hidden_layer_sizes=(5,))
+    api = kit.PredictionAPI(target, dataset.features)
+    stolen = equation_solving(api, model="mlp", method=method, hidden=5, max_iter=300)
+    assert stolen.queries == 2 * n_unknowns("mlp", 2, 3, hidden=5) == 2 * 33
+    score = kit.agreement(target, stolen.model, dataset, n_uniform=2000)
+    assert min(score.test, score.uniform) >= 0.95
+
+
+def test_same_seed_same_model_other_seed_other_queries():
+    dataset, target, _ = _target_api("iris", "ovr")
+
+    def steal(seed):
+        return equation_solving(kit.PredictionAPI(target, dataset.features), model="ovr", random_state=seed)
+
+    first, again, other = steal(1), steal(1), steal(2)
+    assert np.array_equal(first.log.X, again.log.X) and not np.array_equal(first.log.X, other.log.X)
+    assert np.array_equal(first.model.predict_proba(dataset.X_test), again.model.predict_proba(dataset.X_test))
+
+
+def test_covering_sample_uses_every_category():
+    features = (kit.Feature("colour", "categorical", categories=tuple("abcdefg")), kit.Feature("size"))
+    X = covering_sample(features, 10, random_state=0)
+    assert set(X[:, 0]) == set(range(7))
+    assert np.all(np.abs(X[:, 1]) <= 1)
