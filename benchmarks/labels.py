@@ -130,25 +130,22 @@ def print_figure(figure, results, seconds):
     strategies = sorted({key[1] for key in results}, key=(*STRATEGIES, "lowd-meek").index)
     paper = PAPER[figure.model]
     print(f"\n## {figure.title} ({', '.join(names)}; {seconds:.0f} s)\n")
-    print("average R_test / R_unif over the data sets; gain: uniform's R_unif / this R_unif\n")
-    print("| alpha | strategy | mean queries | kit R_test / R_unif | paper R_test / R_unif | gain |")
-    print("|---|---|---|---|---|---|")
+    print("average R_test / R_unif over the data sets that ran (sets: how many; the others were left out for time,")
+    print("or the budget was too small for Lowd-Meek); gain: uniform's R_unif / this R_unif\n")
+    print("| alpha | strategy | sets | mean queries | kit R_test / R_unif | paper R_test / R_unif | gain |")
+    print("|---|---|---|---|---|---|---|")
     for alpha in figure.alphas:
         baseline = None
         for strategy in strategies:
-            runs = [results[name, strategy, alpha] for name in names]
-            if any(run is None for run in runs):
-                mean = None
-                left_out = sum(run is None for run in runs)
-                queries = f"({left_out} set{'s' * (left_out > 1)} left out)"
-            else:
-                mean = np.mean([run[:2] for run in runs], axis=0)
-                queries = f"{np.mean([run[2] for run in runs]):,.0f}"
+            runs = [results[name, strategy, alpha] for name in names if results[name, strategy, alpha]]
+            mean = np.mean([run[:2] for run in runs], axis=0) if runs else None
+            queries = f"{np.mean([run[2] for run in runs]):,.0f}" if runs else "-"
             baseline = mean if strategy == "uniform" else baseline
             gain = "-" if mean is None or baseline is None else _gain(baseline[1], mean[1])
             shown = "uniform (baseline)" if strategy == "uniform" else strategy
-            print(f"| {alpha} | {shown} | {queries} | {_pair(mean)} | {_pair(paper.get(strategy, {}).get(alpha))} "
-                  f"| {gain} |")
+            paper_pair = _pair(paper.get(strategy, {}).get(alpha))
+            sets = f"{len(runs)}/{len(names)}"
+            print(f"| {alpha} | {shown} | {sets} | {queries} | {_pair(mean)} | {paper_pair} | {gain} |")
     print("\nper data set, R_test / R_unif (-: left out for time, or budget too small for Lowd-Meek)\n")
     print("| data set | strategy | " + " | ".join(f"alpha {alpha}" for alpha in figure.alphas) + " |")
     print("|---|---|" + "---|" * len(figure.alphas))
