@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import kit
-from kit.attacks import equation_solving
-from kit.attacks.equations import covering_sample, n_unknowns
+from kit.attacks import equation_solving, kernel_leakage, plot_representers
+from kit.attacks.equations import covering_sample, match_representers, n_unknowns
 
 
 def _target_api(name, kind, **api_options):
@@ -138,3 +138,32 @@ def test_covering_sample_uses_every_category():
     X = covering_sample(features, 10, random_state=0)
     assert set(X[:, 0]) == set(range(7))
     assert np.all(np.abs(X[:, 1]) <= 1)
+
+
+def test_kernel_leakage_recovers_the_training_points_kept_as_representers():
+    dataset = kit.load_dataset("blobs")
+    target = kit.train_target(dataset, "kernel-logreg", n_representers=4, gamma=5.0)
+    api = kit.PredictionAPI(target, dataset.features)
+    stolen = kernel_leakage(api, n_representers=4, gamma=5.0, budget=200, max_iter=1000)
+    assert stolen.queries == 200 and stolen.info["unknowns"] == 4 * (2 + 3) + 3
+    assert kit.agreement(target, stolen.model, dataset, n_uniform=2000).test >= 0.99
+    actual = target[-1].representers_  # teacher side: the attack never saw it
+    order, rms = match_representers(stolen.info["representers"], actual)
+    assert sorted(order) == [0, 1, 2, 3] and np.sum(rms < 0.1) >= 3
+    axes = plot_representers(stolen.info["representers"], actual, shape=(1, 2))
+    assert axes.shape == (2, 4)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"n_representers": 0}, "n_representers must be a positive whole number, got 0"),
+        ({"n_representers": 4, "gamma": -1.0}, "gamma must be None .* got -1.0"),
+        ({"n_representers": 4, "budget": 5}, r"kernel LR with 24 unknowns \(c = 3\) needs at least 12 queries"),
+    ],
+)
+def test_kernel_leakage_checks_its_arguments_before_querying(options, message):
+    _, _, api = _target_api("blobs", "softmax")
+    with pytest.raises(ValueError, match=message):
+        kernel_leakage(api, **options)
+    assert api.queries_used == 0
