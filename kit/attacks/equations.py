@@ -213,6 +213,8 @@ class SoftLabelNetwork(_SoftLabelModel):
             loss = self._fit_from(_glorot_uniform(shapes, rng), Z, P)
             if loss < best_loss:
                 best_loss, best_theta = loss, self._theta()
+            if best_loss < 1e-12:  # log-ratios matched exactly: no start can do better
+                break
         self._set(best_theta)
         return self
 
