@@ -294,7 +294,11 @@ def kernel_unknowns(answer, m, d, c):
 
 
 def leaked_rows(answer, target):
-    """Exercise: ``answer`` lists the training rows the target kept as its representers."""
+    """Exercise: ``answer`` lists the training rows the target kept as its representers.
+
+    Right when at least two thirds of the secret rows are named, in no more rows than there
+    are representers (an extraction may miss a few).
+    """
     if answer is None:
         return _unanswered("a list of training-row indices")
     expected = set(_final(target).representer_index_.tolist())
@@ -302,7 +306,8 @@ def leaked_rows(answer, target):
         found = {int(i) for i in np.asarray(answer).ravel()}
     except (TypeError, ValueError):
         return Verdict(False, "expected a list of integer row indices")
-    missing = len(expected - found)
-    return _verdict(found == expected, f"all {len(expected)} secret training rows found.",
-                    f"{missing} of {len(expected)} are missing and {len(found - expected)} are not representers: "
-                    "for each stolen representer, take the training row nearest to it.")
+    hits = len(expected & found)
+    ok = 3 * hits >= 2 * len(expected) and len(found) <= len(expected)
+    return _verdict(ok, f"{hits} of the {len(expected)} secret training rows leaked through the API.",
+                    f"{hits} of {len(expected)} found, in {len(found)} rows: for each stolen representer, "
+                    "take the one training row nearest to it.")

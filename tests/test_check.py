@@ -30,10 +30,13 @@ def notebook_state(moons, blobs, moons_logreg):
     leaf_api = kit.PredictionAPI(tree, tree_data.features, output="leaf")
     leaf_api.query(kit.sample_uniform(tree_data.features, 400, random_state=0))
     softmax = kit.train_target(blobs, "softmax")
+    kernel = kit.train_target(moons, "kernel-logreg", n_representers=6)
     return {
         "01": {"api": kit.PredictionAPI(moons_logreg, moons.features), "target": moons_logreg},
         "02": {"api": kit.PredictionAPI(softmax, blobs.features), "target": softmax},
         "03": {"bottom_up": kit.Extraction.from_api(tree, leaf_api), "target": tree},
+        "06": {"extraction": kit.Extraction(None, 0, 0.0, None, {"representers": kernel[-1].representers_}),
+               "target": kernel, "digits": moons},
     }
 
 
@@ -100,9 +103,11 @@ def test_wrong_weights_and_rows(moons_logreg):
         check.unknowns(1, "tree", 2, 2)
 
 
-def test_leaked_rows_compares_sets(moons):
-    target = kit.train_target(moons, "kernel-logreg", n_representers=5)
+def test_leaked_rows_wants_most_of_the_secret_rows(moons):
+    target = kit.train_target(moons, "kernel-logreg", n_representers=6)
     rows = target.steps[-1][1].representer_index_
     assert check.leaked_rows(rows[::-1].tolist(), target).ok is True
+    assert check.leaked_rows(rows[:4], target).ok is True
     verdict = check.leaked_rows(rows[:3], target)
-    assert verdict.ok is False and "2 of 5 are missing" in verdict.message
+    assert verdict.ok is False and "3 of 6 found, in 3 rows" in verdict.message
+    assert check.leaked_rows(list(range(len(moons.X_train))), target).ok is False
