@@ -159,7 +159,7 @@ def main(argv=None):
         mlp(list(MLP_BUDGETS), ["log-ratio"], 5000, 3)
         print("\n(rounding leaves out adult-race: its 20 rounded fits of up to 2,650 queries take minutes)")
         rounding([d for d in multiclass if d.name != "adult-race"], [0.5, 1, 2, 5], ["cross-entropy", "log-ratio"])
-        kernel(1490, 4000)
+        kernel(1490, 15_000)
     print(f"\n(total {time.perf_counter() - start:.0f} s)")
 
 
