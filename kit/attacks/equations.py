@@ -6,10 +6,12 @@ per query.  For logistic models these equations are linear in the unknown weight
 For models where they are not linear (one-vs-rest LR, a neural network, kernel LR)
 the attacker fits a model of the known class to the confidences it received, by
 minimising the cross-entropy between the API's confidence vectors and its own
-(sections 4.1.2 and 4.1.3).
+(sections 4.1.2 and 4.1.3), or, for a network, the squared error of the same
+log-ratio equations.
 
 Every attack here sees the target only through ``api`` (its public schema, its
-classes and its answers) and queries points drawn uniformly from the feature space.
+classes and its answers) and queries random points of the feature space
+(:func:`covering_sample`).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ _LBFGS = {"ftol": 1e-15, "gtol": 1e-12}
 """Tight tolerances: with exact confidences the minimum is the target itself."""
 
 
-# --- the loss: cross-entropy to the API's confidence vectors ----------------------------
+# --- the losses: how far the model's confidences are from the API's ---------------------
 
 
 def _with_reference(scores):
@@ -84,8 +86,8 @@ def _cross_entropy(scores, P, link):
 def _log_ratio_loss(scores, P, link):
     """Mean squared error between the model's and the API's log-ratios log(p_i / p_j), and its gradient.
 
-    The nonlinear version of :func:`solve_log_ratios` (softmax only): with both sides'
-    logs centred per row (softmax's shift invariance), the residual of class i is
+    The nonlinear version of :func:`solve_log_ratios` (softmax only; ``link`` is not
+    used): with both sides' logs centred per row (softmax's shift invariance), the residual of class i is
     ``s_i - log p_i``, each up to its row mean.  Unlike cross-entropy, it weighs the
     classes the API deems unlikely as much as the likely ones, so exact answers are used
     to the last digit.  Confidences of 0 are floored as in :func:`solve_log_ratios`.
@@ -101,7 +103,7 @@ LOSSES = {"cross-entropy": _cross_entropy, "log-ratio": _log_ratio_loss}
 
 
 class _SoftLabelModel(ClassifierMixin, BaseEstimator):
-    """A classifier on encoded inputs fitted to confidence vectors ("soft labels") by cross-entropy."""
+    """A classifier on encoded inputs, fitted to confidence vectors ("soft labels") with L-BFGS."""
 
     def predict_proba(self, Z):
         return _confidences(self._scores(np.asarray(Z, dtype=float)), self.link)
@@ -198,7 +200,8 @@ class SoftLabelNetwork(_SoftLabelModel):
         """Fit the model's confidences to ``P`` (n x c, the API's answers) on encoded inputs ``Z``.
 
         A linear model starts from zero weights (the loss is convex for softmax); a network
-        from ``restarts`` random draws of scikit-learn's Glorot-uniform initialisation.
+        from ``restarts`` random draws of scikit-learn's Glorot-uniform initialisation,
+        keeping the lowest loss (and stopping early at an exact log-ratio fit).
         """
         Z, P = np.asarray(Z, dtype=float), np.asarray(P, dtype=float)
         self.classes_ = np.asarray(self.classes)
