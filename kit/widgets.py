@@ -306,17 +306,27 @@ class ExtractionPanel(widgets.VBox):
         plt.imsave(buffer, np.asarray(self.figure.canvas.buffer_rgba()), format="png")
         self.figure_view.value = buffer.getvalue()
 
+    def _api_reveals(self):
+        """What the API answers at the current settings, in words."""
+        output = self.attacks[self.attack_picker.value].output or self.output_kind.value
+        if output == "label":
+            return "labels only"
+        rounding = "full precision" if self.decimals.value == "none" else f"{self.decimals.value} decimals"
+        return f"labels, confidences ({rounding})" + (", node ids" if output == "leaf" else "")
+
     def _show_readout(self):
         price = SERVICES[self.service.value]
         service = self.service.value.split(" (")[0]
+        reveals = f"<div><b>the API answers</b> {self._api_reveals()}</div>"
         if self.extraction is None:
-            self.readout.value = f"<div class='kit-message'><b>No stolen model:</b> {_escape(self.message)}</div>"
+            self.readout.value = (f"<div class='kit-message'><b>No stolen model:</b> {_escape(self.message)}</div>"
+                                  + reveals)
             return
         queries = self.extraction.queries
         self.readout.value = (
             f"<b>queries used</b> {queries:,} &nbsp;|&nbsp; <b>cost</b> ${queries * price:,.4f} at {service} "
             f"&nbsp;|&nbsp; <b>1-R<sub>test</sub></b> {self.result.test:.2%} "
-            f"&nbsp;|&nbsp; <b>1-R<sub>unif</sub></b> {self.result.uniform:.2%}"
+            f"&nbsp;|&nbsp; <b>1-R<sub>unif</sub></b> {self.result.uniform:.2%}" + reveals
         )
 
     def _setup_sweep_axes(self):
