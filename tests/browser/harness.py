@@ -123,7 +123,7 @@ def voila(scratch: Path, notebooks: Path):
         "--ServerApp.allow_root=True", "--show_tracebacks=True",
     ]
     base = f"http://127.0.0.1:{port}"
-    with server(command, f"{base}/voila/render/", scratch_env(scratch), notebooks, scratch / "voila.log"):
+    with server(command, f"{base}/", scratch_env(scratch), notebooks, scratch / "voila.log"):
         yield base
 
 
