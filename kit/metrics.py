@@ -34,9 +34,12 @@ class Agreement:
     n_uniform: int
 
     def __str__(self):
+        def tv(value):
+            return "n/a (labels only)" if np.isnan(value) else f"{value:.2g}"
+
         return (
             f"1-R_test {self.test:.2%} | 1-R_unif {self.uniform:.2%} | "
-            f"TV_test {self.tv_test:.2g} | TV_unif {self.tv_uniform:.2g}"
+            f"TV_test {tv(self.tv_test)} | TV_unif {tv(self.tv_uniform)}"
         )
 
 

@@ -33,6 +33,7 @@ def test_labels_only_models_have_no_tv(moons, moons_logreg):
     svm = kit.train_target(moons, "rbf-svm")
     result = kit.agreement(moons_logreg, svm, moons, n_uniform=500)
     assert np.isnan(result.tv_test) and 0.5 < result.test < 1
+    assert str(result).endswith("TV_test n/a (labels only) | TV_unif n/a (labels only)")
 
 
 def test_n_uniform_is_checked(moons, moons_logreg):
