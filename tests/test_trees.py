@@ -174,3 +174,13 @@ def test_rules_steps_and_the_leaf_plot_show_the_attack(moons, mixed):
     with pytest.raises(ValueError, match="2 continuous features"):
         plot_leaves(model)
     plt.close("all")
+
+
+def test_plot_leaves_draws_leaves_that_leave_a_feature_free():
+    circles = kit.load_dataset("circles")
+    tree = kit.train_target(circles, "tree", max_depth=3)
+    stolen = path_finding(kit.PredictionAPI(tree, circles.features, output="leaf")).model
+    assert any(None in leaf.region for leaf in stolen.leaves)
+    ax = plot_leaves(stolen)
+    assert len(ax.patches) == stolen.n_leaves
+    plt.close(ax.figure)

@@ -190,8 +190,9 @@ def plot_leaves(model, *, ax=None, n_leaves=None):
     classes = model.classes_.tolist()
     for leaf in model.leaves[:n_leaves]:
         (x0, x1), (y0, y1) = [
-            (max(low, feature.low), min(high, feature.high))
-            for (low, high), feature in zip(leaf.region, features, strict=True)
+            (feature.low, feature.high) if bounds is None
+            else (max(bounds[0], feature.low), min(bounds[1], feature.high))
+            for bounds, feature in zip(leaf.region, features, strict=True)
         ]
         colour = OKABE_ITO[classes.index(leaf.label) % len(OKABE_ITO)] if classes else "grey"
         ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor=colour, alpha=0.3, edgecolor="black",
