@@ -4,6 +4,7 @@ The path of data: ``load_dataset`` -> ``train_target`` -> ``PredictionAPI`` -> a
 attack from :mod:`kit.attacks` -> ``Extraction`` -> ``agreement`` and ``plot_boundaries``.
 """
 
+from . import attacks
 from .api import Answer, BudgetExceeded, PredictionAPI, QueryLog
 from .data import DATASETS, Dataset, DataUnavailable, load_dataset
 from .extraction import Extraction
@@ -13,7 +14,7 @@ from .plots import BoundaryPlot, plot_boundaries
 from .targets import TARGET_KINDS, train_target
 
 __all__ = [
-    "DATASETS", "TARGET_KINDS", "Agreement", "Answer", "BoundaryPlot", "BudgetExceeded", "DataUnavailable",
+    "DATASETS", "TARGET_KINDS", "attacks", "Agreement", "Answer", "BoundaryPlot", "BudgetExceeded", "DataUnavailable",
     "Dataset", "Extraction", "Feature", "PredictionAPI", "QueryLog", "agreement", "load_dataset",
     "plot_boundaries", "sample_uniform", "train_target",
 ]

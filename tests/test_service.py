@@ -9,6 +9,7 @@ import pytest
 
 import kit
 from kit import service
+from kit.attacks import equation_solving
 
 
 @pytest.fixture
@@ -103,3 +104,10 @@ def test_command_line_rejects_bad_settings_in_one_line(capsys):
     with pytest.raises(SystemExit):
         main(["serve", "--budget", "-3"])
     assert "budget must be None (unlimited) or a positive whole number" in capsys.readouterr().err
+
+
+def test_an_attack_runs_unchanged_against_the_served_api(served, moons, moons_logreg):
+    api, server = served
+    stolen = equation_solving(service.RemoteAPI(server.url), model="logreg")
+    assert stolen.queries == api.queries_used == 3
+    assert kit.agreement(moons_logreg, stolen.model, moons, n_uniform=2000).tv_uniform < 1e-9
