@@ -26,6 +26,11 @@ def _class_index(model, X, classes):
     return np.array([lookup[label] for label in labels.tolist()], dtype=float)
 
 
+def _nothing_shown(shape):
+    """An image with every pixel masked (``np.ma.masked_all`` would leave its data uninitialised, maybe NaN)."""
+    return np.ma.masked_array(np.zeros(shape), mask=True)
+
+
 class BoundaryPlot:
     """Target regions (coloured, solid boundary), stolen boundary (dashed), their
     disagreement (dark shading) and the attack's queries (crosses), on one axes.
@@ -56,7 +61,7 @@ class BoundaryPlot:
         ax.imshow(self.target_regions, cmap=ListedColormap(OKABE_ITO[:n]), vmin=0, vmax=n - 1, alpha=0.45, **image)
         ax.contour(self._xx, self._yy, self.target_regions, levels=self._levels, colors="black", linewidths=1.5)
         self._disagreement = ax.imshow(
-            np.ma.masked_all(self._xx.shape), cmap=ListedColormap([DISAGREEMENT_COLOUR]), vmin=0, vmax=1,
+            _nothing_shown(self._xx.shape), cmap=ListedColormap([DISAGREEMENT_COLOUR]), vmin=0, vmax=1,
             alpha=0.55, **image,
         )
         self._stolen_lines = None
@@ -86,7 +91,7 @@ class BoundaryPlot:
             self._stolen_lines = None
         if stolen is None:
             self.stolen_regions = None
-            self._disagreement.set_data(np.ma.masked_all(self._xx.shape))
+            self._disagreement.set_data(_nothing_shown(self._xx.shape))
             disagreement = float("nan")
         else:
             self.stolen_regions = _class_index(stolen, self._grid, self.classes).reshape(self._xx.shape)

@@ -202,7 +202,6 @@ class ExtractionPanel(widgets.VBox):
         view_controls = widgets.HBox([self.service, self.show_queries, self.sweep_button])
         super().__init__([pickers, api_controls, view_controls, self.readout, self.figure_view])
         self.add_class("kit-panel")
-        self.output_kind.disabled = self.attacks[attack].output is not None
         self._on_target(None)
 
     # --- what the controls do -----------------------------------------------------------
@@ -234,7 +233,6 @@ class ExtractionPanel(widgets.VBox):
         with self.budget.hold_trait_notifications():
             self.budget.min, self.budget.max, self.budget.value = low, high, default
         self._quiet = False
-        self.output_kind.disabled = choice.output is not None
         self._on_setting(None)
 
     def _on_setting(self, _change):
@@ -247,11 +245,9 @@ class ExtractionPanel(widgets.VBox):
 
     def _api(self, budget):
         """The prediction service as the attacker meets it, at the current settings."""
-        choice = self.attacks[self.attack_picker.value]
         decimals = None if self.decimals.value == "none" else self.decimals.value
-        output = choice.output or self.output_kind.value
         price = SERVICES[self.service.value]
-        return PredictionAPI(self.target, self.dataset.features, output=output, decimals=decimals,
+        return PredictionAPI(self.target, self.dataset.features, output=self._output(), decimals=decimals,
                              budget=budget, price_per_query=price)
 
     def _steal(self, budget):
@@ -263,8 +259,19 @@ class ExtractionPanel(widgets.VBox):
         except (ValueError, BudgetExceeded) as error:
             return None, str(error)
 
+    def _fixed_output(self):
+        """The answer kind the toggle cannot change: the attack's own, or labels from a target without confidences."""
+        output = self.attacks[self.attack_picker.value].output
+        if output is None and self.target is not None and not hasattr(self.target, "predict_proba"):
+            return "label"
+        return output
+
+    def _output(self):
+        return self._fixed_output() or self.output_kind.value
+
     def _extract(self):
         """Steal the target at the current settings; update the plot and the readout."""
+        self.output_kind.disabled = self._fixed_output() is not None
         if self.target is None:
             return
         self.extraction, self.message = self._steal(self.budget.value)
@@ -308,7 +315,7 @@ class ExtractionPanel(widgets.VBox):
 
     def _api_reveals(self):
         """What the API answers at the current settings, in words."""
-        output = self.attacks[self.attack_picker.value].output or self.output_kind.value
+        output = self._output()
         if output == "label":
             return "labels only"
         rounding = "full precision" if self.decimals.value == "none" else f"{self.decimals.value} decimals"

@@ -70,6 +70,14 @@ def test_labels_only_leaves_equation_solving_nothing_to_solve(panel):
     assert "needs confidence values" in panel.readout.value
 
 
+def test_a_target_without_confidences_answers_labels_to_labels_only_attacks():
+    panel = ExtractionPanel(dataset="moons", target="rbf-svm", attack="Lowd-Meek", resolution=60)
+    assert panel.output_kind.disabled and panel.extraction is not None
+    assert "labels only" in panel.readout.value
+    panel.target_picker.value = "logreg"
+    assert not panel.output_kind.disabled
+
+
 def test_the_price_and_the_query_marks_redraw_without_new_queries(panel):
     extraction = panel.extraction
     panel.service.value = "BigML, dearest plan ($5 per 1,000)"
