@@ -152,8 +152,8 @@ def test_lowd_meek_poly_handles_categorical_features():
 def test_lowd_meek_poly_refuses_what_it_cannot_do(circles, circles_poly, blobs):
     with pytest.raises(ValueError, match="binary"):
         lowd_meek_poly(label_api(kit.train_target(blobs, "softmax"), blobs))
-    with pytest.raises(ValueError, match="budget of 20 queries is too small"):
-        lowd_meek_poly(label_api(circles_poly, circles), budget=20)
+    with pytest.raises(ValueError, match="budget of 10 queries is too small"):
+        lowd_meek_poly(label_api(circles_poly, circles), budget=10)
     for degree in (0, 1.5):
         with pytest.raises(ValueError, match=f"degree must be a whole number of at least 1, got {degree}"):
             lowd_meek_poly(label_api(circles_poly, circles), degree=degree)

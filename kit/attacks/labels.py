@@ -392,11 +392,11 @@ def lowd_meek_poly(api, *, degree=2, budget=None, epsilon=1e-9, points=None, ran
     Lowd-Meek's "boundary points, then weights" carried to the feature space, as the paper
     suggests for polynomial kernels.
 
-    Each line search keeps its row's categories, so queries stay valid rows.  Monomials
-    that no boundary point switches on (categories that never meet at the boundary) cannot
-    be measured: their weights are 0, and ``info["unresolved"]`` names them.  When the
-    points leave more than one direction free, the attack takes the one nearest the
-    labelled rows' difference (minimum norm); ``info["free_directions"]`` counts the extras.
+    Each line search keeps its rows' categories, so queries stay valid rows.  Directions
+    that no boundary point can measure, wherever it lies on its line (monomials that no
+    boundary point switches on, categories seen too rarely), get weight 0 (minimum norm):
+    ``info["unresolved"]`` names the monomials never switched on, ``info["free_directions"]``
+    counts all such directions.
 
     Parameters
     ----------
@@ -410,15 +410,18 @@ def lowd_meek_poly(api, *, degree=2, budget=None, epsilon=1e-9, points=None, ran
         Precision of each line search, as a fraction of its segment (``log2(1 / epsilon)``
         queries each).
     points : int or None
-        Boundary points to find, at least the number of unknowns ``k`` (monomials + 1);
-        default ``2 k``: extra equations keep the null space well separated.
+        Boundary points to find, at least the number of unknowns ``k`` (monomials + 1).
+        Default ``k``, or ``2 k`` with categorical features (each category combination
+        needs its share).  Within a budget, precise points beat more points: each bisection
+        step halves a point's error.
     random_state : int
         Seeds the random rows the line searches start from.
 
     Returns
     -------
     Extraction
-        ``model`` is ``FeatureEncoder``, :class:`Monomials`, then :class:`LinearBoundary`;
+        ``model`` is ``FeatureEncoder``, :class:`Monomials`, then :class:`LinearBoundary`
+        (labels only: no ``predict_proba``);
         ``info`` has ``"boundary_points"``, ``"unresolved"`` and ``"free_directions"``.
     """
     if len(api.classes) != 2:
@@ -432,22 +435,26 @@ def lowd_meek_poly(api, *, degree=2, budget=None, epsilon=1e-9, points=None, ran
     _check_budget(api, budget, required=False)
     feature_map = Monomials(api.features, degree).fit()
     unknowns = len(feature_map.columns_) + 1
-    points = 2 * unknowns if points is None else points
+    if points is None:  # rows on the boundary with random categories meet some combinations rarely: take more
+        points = unknowns if _continuous(api.features).all() else 2 * unknowns
     if isinstance(points, bool) or not isinstance(points, int) or points < unknowns:
         raise ValueError(f"points must be a whole number of at least {unknowns} (monomials + 1), got {points!r}")
     start = api.queries_used
     search = _LineSearcher(api, budget, math.ceil(math.log2(1 / epsilon)))
-    negatives, positives = _opposite_pairs(search, api.features, points, check_random_state(random_state))
-    boundary, precision = _bisect_all(search, negatives, positives)
+    rng = check_random_state(random_state)
+    negatives, positives = _opposite_pairs(search, api.features, points, rng)
+    boundary = _bisect_all(search, negatives, positives)
 
     def phi(X):  # the feature map, with a last column of ones for the intercept
         return np.hstack([feature_map.transform(encode(api.features, X)), np.ones((len(X), 1))])
 
+    on_boundary = phi(boundary)
+    anywhere = np.where(_continuous(api.features), sample_uniform(api.features, len(boundary), rng), boundary)
     toward_positive = phi(positives).mean(axis=0) - phi(negatives).mean(axis=0)
-    weights, unseen, free = _null_direction(phi(boundary), toward_positive, precision)
+    weights, free = _null_direction(on_boundary, phi(anywhere), toward_positive)
     boundary_model = LinearBoundary(weights[:-1], weights[-1], api.classes)
     stolen = make_pipeline(FeatureEncoder(api.features), feature_map, boundary_model).fit(boundary[:1])
-    unresolved = list(feature_map.get_feature_names_out()[unseen[:-1]])
+    unresolved = list(feature_map.get_feature_names_out()[~on_boundary[:, :-1].any(axis=0)])
     return Extraction.from_api(stolen, api, since=start, boundary_points=boundary, unresolved=unresolved,
                                free_directions=free)
 
@@ -494,7 +501,7 @@ def _opposite_pairs(search, features, n_pairs, rng, max_rows=2**16, max_rounds=1
 def _bisect_all(search, negatives, positives):
     """Line-search every segment ``negative -> positive`` at once, one batch of queries per bisection step.
 
-    Returns the points and their precision ``2**-steps`` (a share of each segment), with
+    Returns points within ``2**-steps`` of the boundary (a share of each segment), with
     fewer steps than ``search.steps`` if the budget asks for it.
     """
     steps = search.steps
@@ -508,33 +515,30 @@ def _bisect_all(search, negatives, positives):
         middle = (low + high) / 2
         positive = search.is_positive(negatives + middle[:, None] * (positives - negatives))
         low, high = np.where(positive, low, middle), np.where(positive, middle, high)
-    return negatives + ((low + high) / 2)[:, None] * (positives - negatives), 2.0**-steps
+    return negatives + ((low + high) / 2)[:, None] * (positives - negatives)
 
 
-def _null_direction(equations, toward, precision):
-    """The ``v`` with ``equations @ v = 0`` nearest ``toward``, scaled to ``toward . v = 1``.
+def _null_direction(equations, generic, toward, tolerance=1e-9):
+    """The unit ``v`` with ``equations @ v = 0`` (least squares), signed so that ``toward . v > 0``.
 
-    The equations hold only to the line searches' precision, so ``v`` minimises
-    ``|equations v|^2 + precision^2 |v|^2`` given ``toward . v = 1`` (columns scaled to unit
-    norm, singular values relative to the largest): directions whose singular value is well
-    above ``precision`` drop out, and among several below it (equations too few to tell
-    them apart) ``v`` is ``toward``'s projection on them.  Columns that are 0 in every
-    equation are unknowns no equation measures: their entries are 0.
+    ``generic`` is ``equations`` with random continuous values in the same rows: the
+    directions where it vanishes (singular values below ``tolerance``, relative) are those
+    that no row with these categories measures, wherever it lies, such as the monomials no
+    row switches on.  ``v`` has no part in them (minimum norm); in the others it is the
+    equations' smallest singular direction.  Columns are scaled to unit norm for the SVDs.
 
     Returns
     -------
-    v, unmeasured, free : ndarray, boolean ndarray, int
-        The solution, the mask of unmeasured unknowns, and how many directions beyond one
-        were within ``precision`` of the null space.
+    v, free : ndarray, int
+        The solution, and how many directions no equation could measure.
     """
-    measured = (equations != 0).any(axis=0)
-    scale = np.linalg.norm(equations[:, measured], axis=0)
-    _, singular, directions = np.linalg.svd(equations[:, measured] / scale, full_matrices=False)
-    relative = singular / singular[0]
-    scaled = directions.T @ (directions @ (toward[measured] / scale) / (relative**2 + precision**2))
-    solution = np.zeros(equations.shape[1])
-    solution[measured] = scaled / scale
-    return solution / (toward @ solution), ~measured, max(0, int(np.sum(relative <= precision)) - 1)
+    scale = np.linalg.norm(generic, axis=0)
+    scale[scale == 0] = 1.0
+    _, singular, directions = np.linalg.svd(generic / scale, full_matrices=False)
+    measurable = directions[singular > tolerance * singular[0]]
+    _, _, within = np.linalg.svd(equations / scale @ measurable.T, full_matrices=False)
+    v = measurable.T @ within[-1] / scale
+    return v * np.sign(toward @ v), len(directions) - len(measurable)
 
 
 # --- retraining -------------------------------------------------------------------------------
