@@ -464,9 +464,9 @@ def _opposite_pairs(search, features, n_pairs, rng, max_rows=2**16, max_rounds=1
 
     The continuous values come from a pool of random rows, asked first (``n_pairs`` of them,
     doubled whenever it runs short of untried pairs of a negative and a positive row).  With
-    categorical features, each pair then gets fresh random categories, so that the boundary
-    points meet as many combinations of categories as there are pairs; its two rows are
-    asked again, and the pair is kept if their labels still differ.
+    categorical features, each pair then gets fresh random categories (each value as often
+    as the others), so that the boundary points meet many combinations of categories; its
+    two rows are asked again, and the pair is kept if their labels still differ.
     """
     categorical = ~_continuous(features)
     pool, positive = np.empty((0, len(features))), np.empty(0, dtype=bool)
@@ -488,7 +488,7 @@ def _opposite_pairs(search, features, n_pairs, rng, max_rows=2**16, max_rounds=1
         first, second = pool[[i for i, _ in new]], pool[[j for _, j in new]]
         first_positive, second_positive = np.zeros(len(new), dtype=bool), np.ones(len(new), dtype=bool)
         if categorical.any():
-            categories = sample_uniform(features, len(new), rng)
+            categories = _balanced_categories(features, len(new), rng)
             first, second = np.where(categorical, categories, first), np.where(categorical, categories, second)
             first_positive, second_positive = np.split(search.is_positive(np.vstack([first, second])), 2)
         differ, swap = first_positive != second_positive, first_positive[:, None]
@@ -496,6 +496,15 @@ def _opposite_pairs(search, features, n_pairs, rng, max_rows=2**16, max_rounds=1
         positives.extend(np.where(swap, first, second)[differ])
     raise ValueError(f"found only {len(negatives)} of {n_pairs} pairs of differently labelled rows with the same "
                      "categories; the target looks (nearly) constant")
+
+
+def _balanced_categories(features, n, rng):
+    """``n`` random rows whose categorical features take each of their values equally often (give or take one)."""
+    rows = sample_uniform(features, n, rng)
+    for j, feature in enumerate(features):
+        if feature.kind == CATEGORICAL:
+            rows[:, j] = rng.permutation(np.resize(np.arange(feature.width), n))
+    return rows
 
 
 def _bisect_all(search, negatives, positives):
