@@ -21,7 +21,8 @@ from sklearn.utils import check_random_state
 
 from .features import FeatureEncoder
 
-TARGET_KINDS = ("logreg", "softmax", "ovr", "mlp", "tree", "rbf-svm", "kernel-logreg", "regression-tree")
+TARGET_KINDS = ("logreg", "softmax", "ovr", "mlp", "tree", "rbf-svm", "poly-svm", "kernel-logreg",
+                "regression-tree")
 """Model kinds :func:`train_target` knows."""
 
 
@@ -98,6 +99,9 @@ def _model(kind, n_classes, random_state, params):
         return DecisionTreeRegressor(**{**params, "random_state": random_state})
     if kind == "rbf-svm":
         return SVC(**{"kernel": "rbf", **params, "random_state": random_state})
+    if kind == "poly-svm":  # K(x, y) = (gamma x . y + 1)^2, gamma = 1 / (d Var(x)) ("scale")
+        return SVC(**{"kernel": "poly", "degree": 2, "coef0": 1.0, "gamma": "scale", **params,
+                      "random_state": random_state})
     return KernelLogisticRegression(**{**params, "random_state": random_state})
 
 
@@ -110,8 +114,9 @@ def train_target(dataset, kind, *, random_state=0, **params):
     kind : str
         One of :data:`TARGET_KINDS`: ``"logreg"`` (binary), ``"softmax"``, ``"ovr"``
         (one-vs-rest LR), ``"mlp"`` (one hidden layer of 20 tanh units), ``"tree"``,
-        ``"rbf-svm"``, ``"kernel-logreg"``, ``"regression-tree"`` (a data set with
-        numeric targets and ``classes=()``).
+        ``"rbf-svm"``, ``"poly-svm"`` (polynomial kernel, degree 2 unless ``degree=`` says
+        otherwise), ``"kernel-logreg"``, ``"regression-tree"`` (a data set with numeric
+        targets and ``classes=()``).
     random_state : int
         Seeds the training: the same seed gives the same model.
     **params

@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .api import BudgetExceeded, PredictionAPI
-from .attacks import lowd_meek, path_finding, retraining
+from .attacks import lowd_meek, lowd_meek_poly, path_finding, retraining
 from .attacks.equations import equation_solving
 from .data import load_dataset
 from .metrics import agreement
@@ -79,7 +79,11 @@ def _lowd_meek(api, kind, budget, random_state):
     return lowd_meek(api, budget=budget, random_state=random_state)
 
 
-RETRAINED_AS = {"ovr": "softmax", "tree": "rbf-svm", "kernel-logreg": "rbf-svm"}
+def _lowd_meek_poly(api, kind, budget, random_state):
+    return lowd_meek_poly(api, budget=budget, random_state=random_state)
+
+
+RETRAINED_AS = {"ovr": "softmax", "tree": "rbf-svm", "poly-svm": "rbf-svm", "kernel-logreg": "rbf-svm"}
 """The model class retraining fits for a target kind it has no class of its own for."""
 
 
@@ -95,6 +99,7 @@ ATTACKS = {
     "path finding (top-down)": AttackChoice(_path_finding("top-down"), (10, 10_000, 300), output="leaf"),
     "path finding (bottom-up)": AttackChoice(_path_finding("bottom-up"), (10, 10_000, 300), output="leaf"),
     "Lowd-Meek": AttackChoice(_lowd_meek, (10, 200, 100)),
+    "Lowd-Meek (polynomial kernel)": AttackChoice(_lowd_meek_poly, (10, 300, 150)),
     "retraining (uniform)": AttackChoice(_retraining("uniform"), (10, 1000, 100)),
     "retraining (line search)": AttackChoice(_retraining("line-search"), (10, 1000, 100)),
     "retraining (adaptive)": AttackChoice(_retraining("adaptive"), (10, 1000, 100)),
@@ -151,7 +156,7 @@ class ExtractionPanel(widgets.VBox):
     """
 
     def __init__(self, *, dataset="moons", target="logreg", attack=None,
-                 targets=("logreg", "softmax", "ovr", "mlp", "tree", "rbf-svm", "kernel-logreg"),
+                 targets=("logreg", "softmax", "ovr", "mlp", "tree", "rbf-svm", "poly-svm", "kernel-logreg"),
                  attacks=None, budget=None, decimals="none", output="proba", service="Amazon ($0.10 per 1,000)",
                  random_state=0, resolution=200):
         self.attacks = dict(ATTACKS if attacks is None else attacks)
