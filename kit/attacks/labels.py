@@ -319,18 +319,18 @@ def _estimator(model, random_state, params):
     return SVC(**{"kernel": "rbf", "C": 100.0, **params, "random_state": random_state})
 
 
-def _choose_gamma(estimator, X, y, rng, gammas=(0.1, 0.3, 1.0, 3.0, 10.0), held_out=0.2):
-    """Extract-and-test (paper section 6): fit each RBF width on 80% of the answers, keep the best on the rest.
+def _candidates(api, model, params, rng, widths=(1.0, 0.3, 3.0, 0.1, 10.0)):
+    """Settings of the stolen model to extract-and-test (paper section 6): one, or several RBF widths.
 
-    Widths are multiples of scikit-learn's ``"scale"`` heuristic, ``1 / (d Var(X))``.
+    Widths are multiples of scikit-learn's ``"scale"`` heuristic ``1 / (d Var(x))``, taken
+    over uniform rows of the feature space (public), not over the answers, whose spread
+    depends on where the attack asked; the heuristic comes first, to win ties.
     """
-    scale = 1.0 / (X.shape[1] * X.var()) if X.var() > 0 else 1.0
-    test = rng.permutation(len(X))[: max(1, round(held_out * len(X)))]
-    train = np.setdiff1d(np.arange(len(X)), test)
-    if len(np.unique(y[train])) < 2:
-        return scale
-    scores = [estimator.set_params(gamma=g * scale).fit(X[train], y[train]).score(X[test], y[test]) for g in gammas]
-    return gammas[int(np.argmax(scores))] * scale
+    if model != "rbf-svm" or "gamma" in params:
+        return [params]
+    box = encode(api.features, sample_uniform(api.features, 1000, rng))
+    scale = 1.0 / (box.shape[1] * box.var())
+    return [{**params, "gamma": width * scale} for width in widths]
 
 
 def _fit(api, model, X, y, rng, params):
@@ -339,14 +339,21 @@ def _fit(api, model, X, y, rng, params):
         estimator = DummyClassifier(strategy="most_frequent")
     else:
         estimator = _estimator(model, rng.randint(2**31), params)
-    encoded = encode(api.features, X)
-    if model == "rbf-svm" and "gamma" not in params and len(np.unique(y)) >= 2:
-        estimator.set_params(gamma=_choose_gamma(estimator, encoded, y, rng))
     with warnings.catch_warnings():
         # Labels from the target are (nearly) separable by the model class: the solvers then push the
         # weights up until their iteration cap while the boundary itself has long stopped moving.
         warnings.simplefilter("ignore", ConvergenceWarning)
         return make_pipeline(FeatureEncoder(api.features), estimator).fit(X, y)
+
+
+def _fit_best(api, model, X, y, rng, candidates, held_out=0.2):
+    """Extract-and-test: fit each candidate setting on 80% of the answers; refit the best on all of them."""
+    if len(candidates) > 1:
+        test = rng.permutation(len(X))[: max(1, round(held_out * len(X)))]
+        train = np.setdiff1d(np.arange(len(X)), test)
+        scores = [_fit(api, model, X[train], y[train], rng, c).score(X[test], y[test]) for c in candidates]
+        candidates = [candidates[int(np.argmax(scores))]]
+    return _fit(api, model, X, y, rng, candidates[0])
 
 
 def _ask(api, X):
@@ -356,10 +363,9 @@ def _ask(api, X):
 def _corners(features, n, rng):
     """``n`` random corners of the feature box: continuous features at their low or high end, categories at random.
 
-    Where the target gives nearly the whole box one label, the other class tends to sit in
-    a corner.  Corners reach it far more often than uniform rows: for a linear boundary
-    ``w . x + b = 0`` on ``[-1, 1]^d``, ``w . s`` over the corners ``s`` has three times the
-    variance of ``w . x`` over uniform rows, so it crosses a far-off ``-b`` much more often.
+    For a linear boundary ``w . x + b = 0`` on ``[-1, 1]^d``, ``w . s`` over the corners
+    ``s`` has three times the variance of ``w . x`` over uniform rows, so corners reach
+    a class that holds only a far corner of the box much more often than uniform rows.
     """
     X = sample_uniform(features, n, rng)
     for j in np.flatnonzero(_continuous(features)):
@@ -367,10 +373,30 @@ def _corners(features, n, rng):
     return X
 
 
+def _diagonal(features, n, rng):
+    """``n`` random rows on the box's main diagonal: all continuous features at one random fraction of their range.
+
+    Real features tend to rise together (sizes, counts, ages) and to crowd one end of
+    their range, so the data, and the class its owner cares about, often lies along the
+    line from the all-low row to the all-high row, in a part of the box too small for
+    uniform rows (or corners) to find.
+    """
+    X = sample_uniform(features, n, rng)
+    fraction = rng.uniform(size=n)
+    for j in np.flatnonzero(_continuous(features)):
+        X[:, j] = features[j].low + fraction * (features[j].high - features[j].low)
+    return X
+
+
+def _search_rows(features, n, rng):
+    """``n`` rows that look for a rare class where uniform rows hardly go: half corners, half on the diagonal."""
+    return np.vstack([_corners(features, n - n // 2, rng), _diagonal(features, n // 2, rng)])
+
+
 def _explore_rows(features, n, y, rng):
-    """``n`` random rows to explore with: half uniform, half corners; all corners while every answer is one class."""
+    """``n`` random rows to explore with: half uniform, half :func:`_search_rows`; all the latter while one class."""
     uniform = n // 2 if len(np.unique(y)) > 1 else 0
-    return np.vstack([sample_uniform(features, uniform, rng), _corners(features, n - uniform, rng)])
+    return np.vstack([sample_uniform(features, uniform, rng), _search_rows(features, n - uniform, rng)])
 
 
 def _on_path(features, start, end, t, switch):
@@ -395,7 +421,7 @@ def _differently_labelled_pairs(y, n, rng):
 def _uniform(api, budget, rng, model, params):
     """The naive baseline: ``budget`` random rows, one fit."""
     X, y = _ask(api, sample_uniform(api.features, budget, rng))
-    return _fit(api, model, X, y, rng, params), {}
+    return _fit_best(api, model, X, y, rng, _candidates(api, model, params, rng)), {}
 
 
 def _line_search(api, budget, rng, model, params, initial=0.5, steps=8):
@@ -406,12 +432,12 @@ def _line_search(api, budget, rng, model, params, initial=0.5, steps=8):
     """
     X, y = _ask(api, sample_uniform(api.features, max(2, round(initial * budget)), rng))
     while len(np.unique(y)) < 2 and len(y) < budget:
-        X_corners, y_corners = _ask(api, _corners(api.features, min(steps, budget - len(y)), rng))
-        X, y = np.vstack([X, X_corners]), np.concatenate([y, y_corners])
+        X_search, y_search = _ask(api, _search_rows(api.features, min(steps, budget - len(y)), rng))
+        X, y = np.vstack([X, X_search]), np.concatenate([y, y_search])
     if len(y) < budget:
         X_paths, y_paths = _bisect(api, X, y, budget - len(y), steps, rng)
         X, y = np.vstack([X, X_paths]), np.concatenate([y, y_paths])
-    return _fit(api, model, X, y, rng, params), {}
+    return _fit_best(api, model, X, y, rng, _candidates(api, model, params, rng)), {}
 
 
 def _bisect(api, X, y, queries, steps, rng):
@@ -452,7 +478,7 @@ def _stolen_boundary(stolen, features, X, y, n, rng, pool=10, steps=30):
     """
     if n == 0:
         return np.empty((0, X.shape[1]))
-    rows = np.vstack([sample_uniform(features, pool * n, rng), _corners(features, pool * n, rng)])
+    rows = np.vstack([sample_uniform(features, pool * n, rng), _search_rows(features, pool * n, rng)])
     labels = stolen.predict(rows)
     if len(np.unique(labels)) < 2:
         rows, labels = X, y
@@ -467,29 +493,60 @@ def _stolen_boundary(stolen, features, X, y, n, rng, pool=10, steps=30):
     return _on_path(features, start, end, (low + high) / 2, switch)
 
 
+def _margin(stolen, X):
+    """How sure the stolen model is of each row: gap between its two highest scores (small = unsure)."""
+    scores = stolen.decision_function(X) if hasattr(stolen[-1], "decision_function") else stolen.predict_proba(X)
+    if scores.ndim == 1:
+        return np.abs(scores)
+    if scores.shape[1] == 1:  # a single class seen so far: equally unsure everywhere
+        return np.zeros(len(X))
+    top_two = np.sort(scores, axis=1)[:, -2:]
+    return top_two[:, 1] - top_two[:, 0]
+
+
+def _least_sure(stolen, features, X, y, n, rng, pool):
+    """The ``n`` rows of smallest margin among ``n`` rows on the stolen boundary and ``pool * n`` uniform ones.
+
+    With continuous features the rows on the boundary win; with categorical ones a
+    path can only switch whole values, its crossing may still be far from the boundary,
+    and random rows of smaller margin take their place.
+    """
+    candidates = np.vstack([_stolen_boundary(stolen, features, X, y, n, rng, pool),
+                            sample_uniform(features, pool * n, rng)])
+    return candidates[np.argsort(_margin(stolen, candidates), kind="stable")[:n]]
+
+
 def _adaptive(api, budget, rng, model, params, rounds=20, explore=0.1, pool=100):
     """Active learning in ``rounds`` rounds (paper section 6).
 
     The first round asks random rows.  Each later one (at most one per query) asks the
-    ``1 - explore`` share of its rows on the current stolen model's boundary, where it is
-    least sure (:func:`_stolen_boundary`, from ``pool`` candidates of each kind per row),
-    the rest at random (:func:`_explore_rows`), and refits.  While every answer is the same
-    class there is no boundary yet: the whole round searches corners for the other class.
+    ``1 - explore`` share of its rows where the current stolen model is least sure
+    (:func:`_least_sure`, ``pool`` candidates of each kind per row), the rest at random
+    (:func:`_explore_rows`), and refits.  While every answer is the same class there is no
+    boundary yet, and the whole round searches for the other class (:func:`_search_rows`).
+    With several candidate settings (RBF widths), each is scored on every round's answers
+    before it is fitted on them, and the best so far is the stolen model: extract-and-test
+    without setting answers aside.
     """
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         raise ValueError(f"rounds must be a positive whole number, got {rounds!r}")
     rounds = min(rounds, budget)
     sizes = np.full(rounds, budget // rounds)
     sizes[0] += budget % rounds
+    candidates = _candidates(api, model, params, rng)
+    correct = np.zeros(len(candidates))  # answers each candidate predicted before it was fitted on them
     X, y = _ask(api, sample_uniform(api.features, sizes[0], rng))
-    stolen = _fit(api, model, X, y, rng, params)
+    fits = [_fit(api, model, X, y, rng, c) for c in candidates]
+    stolen = fits[0]
     history = [(len(X), copy.deepcopy(stolen))]
     for size in sizes[1:]:
         unsure = round((1 - explore) * size) if len(np.unique(y)) > 1 else 0
-        new_X, new_y = _ask(api, np.vstack([_stolen_boundary(stolen, api.features, X, y, unsure, rng, pool),
+        new_X, new_y = _ask(api, np.vstack([_least_sure(stolen, api.features, X, y, unsure, rng, pool),
                                             _explore_rows(api.features, size - unsure, y, rng)]))
+        correct += [np.count_nonzero(fit.predict(new_X) == new_y) for fit in fits]
         X, y = np.vstack([X, new_X]), np.concatenate([y, new_y])
-        stolen = _fit(api, model, X, y, rng, params)
+        fits = [_fit(api, model, X, y, rng, c) for c in candidates]
+        stolen = fits[int(np.argmax(correct))]
         history.append((len(X), copy.deepcopy(stolen)))
     return stolen, {"history": history}
 
