@@ -430,7 +430,7 @@ def _line_search(api, budget, rng, model, params, initial=0.5, steps=8):
     While every answer is the same class there is nothing to bisect, and the attack asks
     corners of the box (:func:`_corners`), ``steps`` at a time, to find the other class.
     """
-    X, y = _ask(api, sample_uniform(api.features, max(2, round(initial * budget)), rng))
+    X, y = _ask(api, sample_uniform(api.features, min(budget, max(2, round(initial * budget))), rng))
     while len(np.unique(y)) < 2 and len(y) < budget:
         X_search, y_search = _ask(api, _search_rows(api.features, min(steps, budget - len(y)), rng))
         X, y = np.vstack([X, X_search]), np.concatenate([y, y_search])
@@ -476,8 +476,6 @@ def _stolen_boundary(stolen, features, X, y, n, rng, pool=10, steps=30):
     same label).  These are the rows the stolen model is least sure about, spread along
     its whole boundary rather than where random rows happen to fall.
     """
-    if n == 0:
-        return np.empty((0, X.shape[1]))
     rows = np.vstack([sample_uniform(features, pool * n, rng), _search_rows(features, pool * n, rng)])
     labels = stolen.predict(rows)
     if len(np.unique(labels)) < 2:
@@ -511,6 +509,8 @@ def _least_sure(stolen, features, X, y, n, rng, pool):
     path can only switch whole values, its crossing may still be far from the boundary,
     and random rows of smaller margin take their place.
     """
+    if n == 0:
+        return np.empty((0, X.shape[1]))
     candidates = np.vstack([_stolen_boundary(stolen, features, X, y, n, rng, pool),
                             sample_uniform(features, pool * n, rng)])
     return candidates[np.argsort(_margin(stolen, candidates), kind="stable")[:n]]
