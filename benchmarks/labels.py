@@ -60,7 +60,7 @@ FIGURES = (
            ALPHAS, 11_000, ("breast-cancer",)),
     Figure("figure5", "Figure 5: softmax (multinomial) regression", "softmax",
            ("blobs", "5-class", "iris", "digits", "steak", "gss", "adult-race"), ("blobs", "5-class", "iris"),
-           ALPHAS, 5_000),
+           ALPHAS, 16_000),
     Figure("figure6", "Figure 6: RBF-kernel SVM", "rbf-svm",
            ("circles", "moons", "breast-cancer", "adult-income"), ("circles", "moons", "breast-cancer"), ALPHAS,
            2_500, ("breast-cancer",)),
