@@ -8,7 +8,7 @@ how many times fewer uniform-point disagreements each strategy has than the naiv
 runs Lowd-Meek in a degree-2 polynomial kernel's feature space against polynomial-kernel SVMs (the
 paper has no figure for it).
 
-    KIT_DATA_DIR=../shared/data .venv/bin/python -m benchmarks.labels [--quick] [--poly-only]
+    KIT_DATA_DIR=../shared/data .venv/bin/python -m benchmarks.labels [--quick] [--only figure4,figure6,poly]
 """
 
 from __future__ import annotations
@@ -47,24 +47,27 @@ PAPER = {
 
 @dataclass(frozen=True)
 class Figure:
+    key: str  # for --only
     title: str
     model: str  # the target's kind and the stolen model's class
     datasets: tuple
     quick_datasets: tuple
     alphas: tuple
     max_queries: int  # runs beyond this many queries are left out (time), and say so
+    also_without: tuple = ()  # data sets whose absence the averages also show
 
 
 FIGURES = (
-    Figure("Figure 4: binary logistic regression", "logreg",
+    Figure("figure4", "Figure 4: binary logistic regression", "logreg",
            ("circles", "moons", "breast-cancer", "adult-income"), ("circles", "moons", "breast-cancer"),
-           ALPHAS, 11_000),
-    Figure("Figure 5: softmax (multinomial) regression", "softmax",
+           ALPHAS, 11_000, ("breast-cancer",)),
+    Figure("figure5", "Figure 5: softmax (multinomial) regression", "softmax",
            ("blobs", "5-class", "iris", "digits", "steak", "gss", "adult-race"), ("blobs", "5-class", "iris"),
-           ALPHAS, 5_000),
-    Figure("Figure 6: RBF-kernel SVM", "rbf-svm",
-           ("circles", "moons", "breast-cancer", "adult-income"), ("circles", "moons"), ALPHAS, 2_500),
-    Figure("MLP, one hidden layer of 20 tanh units", "mlp", ("blobs", "iris"), ("blobs",), (10, 20), 3_500),
+           ALPHAS, 16_000),
+    Figure("figure6", "Figure 6: RBF-kernel SVM", "rbf-svm",
+           ("circles", "moons", "breast-cancer", "adult-income"), ("circles", "moons", "breast-cancer"), ALPHAS,
+           2_500, ("breast-cancer",)),
+    Figure("mlp", "MLP, one hidden layer of 20 tanh units", "mlp", ("blobs", "iris"), ("blobs",), (10, 20), 3_500),
 )
 
 
@@ -131,24 +134,12 @@ def _gain(baseline, error):
 def print_figure(figure, results, seconds):
     names = sorted({key[0] for key in results}, key=figure.datasets.index)
     strategies = sorted({key[1] for key in results}, key=(*STRATEGIES, "lowd-meek").index)
-    paper = PAPER[figure.model]
-    print(f"\n## {figure.title} ({', '.join(names)}; {seconds:.0f} s)\n")
-    print("average R_test / R_unif over the data sets that ran (sets: how many; the others were left out for time,")
-    print("or the budget was too small for Lowd-Meek); gain: uniform's R_unif / this R_unif\n")
-    print("| alpha | strategy | sets | mean queries | kit R_test / R_unif | paper R_test / R_unif | gain |")
-    print("|---|---|---|---|---|---|---|")
-    for alpha in figure.alphas:
-        baseline = None
-        for strategy in strategies:
-            runs = [results[name, strategy, alpha] for name in names if results[name, strategy, alpha]]
-            mean = np.mean([run[:2] for run in runs], axis=0) if runs else None
-            queries = f"{np.mean([run[2] for run in runs]):,.0f}" if runs else "-"
-            baseline = mean if strategy == "uniform" else baseline
-            gain = "-" if mean is None or baseline is None else _gain(baseline[1], mean[1])
-            shown = "uniform (baseline)" if strategy == "uniform" else strategy
-            paper_pair = _pair(paper.get(strategy, {}).get(alpha))
-            sets = f"{len(runs)}/{len(names)}"
-            print(f"| {alpha} | {shown} | {sets} | {queries} | {_pair(mean)} | {paper_pair} | {gain} |")
+    print(f"\n## {figure.title} ({', '.join(names)}; {seconds:.0f} s)")
+    print_averages(figure, results, names, strategies)
+    left_out = [name for name in figure.also_without if name in names]
+    if left_out:
+        print(f"\nthe same without {', '.join(left_out)}:")
+        print_averages(figure, results, [name for name in names if name not in left_out], strategies)
     print("\nper data set, R_test / R_unif (-: left out for time, or budget too small for Lowd-Meek)\n")
     print("| data set | strategy | " + " | ".join(f"alpha {alpha}" for alpha in figure.alphas) + " |")
     print("|---|---|" + "---|" * len(figure.alphas))
@@ -163,6 +154,26 @@ def print_figure(figure, results, seconds):
         for name in names:
             r_test, r_unif, queries, alpha = results[name, "lowd-meek", "free"]
             print(f"| {name} | {queries:,} | {alpha:.1f} | {_pair((r_test, r_unif))} |")
+
+
+def print_averages(figure, results, names, strategies):
+    paper = PAPER[figure.model]
+    print(f"\naverage R_test / R_unif over {', '.join(names)}, those that ran (sets: how many; the others were left")
+    print("out for time, or the budget was too small for Lowd-Meek); gain: uniform's R_unif / this R_unif\n")
+    print("| alpha | strategy | sets | mean queries | kit R_test / R_unif | paper R_test / R_unif | gain |")
+    print("|---|---|---|---|---|---|---|")
+    for alpha in figure.alphas:
+        baseline = None
+        for strategy in strategies:
+            runs = [results[name, strategy, alpha] for name in names if results[name, strategy, alpha]]
+            mean = np.mean([run[:2] for run in runs], axis=0) if runs else None
+            queries = f"{np.mean([run[2] for run in runs]):,.0f}" if runs else "-"
+            baseline = mean if strategy == "uniform" else baseline
+            gain = "-" if mean is None or baseline is None else _gain(baseline[1], mean[1])
+            shown = "uniform (baseline)" if strategy == "uniform" else strategy
+            paper_pair = _pair(paper.get(strategy, {}).get(alpha))
+            sets = f"{len(runs)}/{len(names)}"
+            print(f"| {alpha} | {shown} | {sets} | {queries} | {_pair(mean)} | {paper_pair} | {gain} |")
 
 
 # budgets alpha * (monomials + 1); None: unbounded (epsilon 1e-9). Adult: unbounded only (minutes per run)
@@ -216,16 +227,23 @@ def print_poly(results, seconds):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small data sets and alpha <= 10 only")
-    parser.add_argument("--poly-only", action="store_true", help="only the polynomial-kernel Lowd-Meek table")
+    keys = [figure.key for figure in FIGURES] + ["poly"]
+    parser.add_argument("--only", type=lambda text: text.split(","), default=keys,
+                        help=f"comma-separated tables to run, among {','.join(keys)}")
     args = parser.parse_args(argv)
+    unknown = set(args.only) - set(keys)
+    if unknown:
+        parser.error(f"unknown figure {unknown.pop()!r}; choose among {','.join(keys)}")
     print("# Labels only (paper section 6)" + (" --quick" if args.quick else ""))
-    for figure in () if args.poly_only else FIGURES:
+    for figure in (figure for figure in FIGURES if figure.key in args.only):
         if args.quick:
             alphas = tuple(alpha for alpha in figure.alphas if alpha <= 10)
             figure = dataclasses.replace(figure, datasets=figure.quick_datasets, alphas=alphas)
         start = time.perf_counter()
         results = run_figure(figure)
         print_figure(figure, results, time.perf_counter() - start)
+    if "poly" not in args.only:
+        return
     start = time.perf_counter()
     runs = {name: alphas for name, alphas in POLY_RUNS.items() if not (args.quick and name == "adult-income")}
     results = run_poly(runs)

@@ -2,14 +2,15 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures
 
 import kit
 from kit.attacks import budget_for, lowd_meek, lowd_meek_poly, retraining
-from kit.attacks.labels import Monomials
-from kit.features import CATEGORICAL, Feature, encode
+from kit.attacks.labels import LinearBoundary, Monomials
+from kit.features import CATEGORICAL, Feature, FeatureEncoder, encode
 
 
 def label_api(target, dataset, **settings):
@@ -53,6 +54,42 @@ def test_retraining_spends_exactly_its_budget_and_logs_it(moons, moons_logreg, s
     assert stolen.queries == api.queries_used == len(stolen.log) == 60
     assert stolen.model.predict(moons.X_test[:3]).shape == (3,)
     assert kit.agreement(moons_logreg, stolen.model, moons).test > 0.95
+
+
+def corner_target():
+    """A linear target whose "rare" class is the corner where x0, x2, x4 are high and x1, x3, x5 low.
+
+    It covers 0.4% of the box (11% of its corners), off the main diagonal, where w . x = 0.
+    """
+    features = tuple(Feature(f"x{i}") for i in range(6))
+    weights = np.array([1.0, -1.0] * 3)
+    target = make_pipeline(FeatureEncoder(features), LinearBoundary(weights, -3.6, ("common", "rare")))
+    return target.fit(np.zeros((1, 6))), features
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_rare_class_search_finds_a_corner_class_that_uniform_rows_miss(seed):
+    target, features = corner_target()
+    rare_rows = kit.sample_uniform(features, 20_000, 0)
+    rare_rows = rare_rows[target.predict(rare_rows) == "rare"]
+    rare_recall = {}
+    for strategy in ("uniform", "line-search", "adaptive"):
+        api = kit.PredictionAPI(target, features, output="label")
+        stolen = retraining(api, strategy=strategy, model="logreg", budget=100, random_state=seed)
+        rare_recall[strategy] = np.mean(stolen.model.predict(rare_rows) == "rare")
+    assert rare_recall["uniform"] == 0  # 100 uniform rows all answered "common"
+    assert rare_recall["line-search"] > 0.5
+    assert rare_recall["adaptive"] > 0.9
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(strategy=st.sampled_from(["uniform", "line-search", "adaptive"]), budget=st.integers(1, 80),
+       corner=st.booleans())
+def test_retraining_never_asks_more_than_its_budget(moons, moons_logreg, strategy, budget, corner):
+    target, features = corner_target() if corner else (moons_logreg, moons.features)
+    api = kit.PredictionAPI(target, features, output="label", budget=budget)  # raises BudgetExceeded past it
+    stolen = retraining(api, strategy=strategy, model="logreg", budget=budget)
+    assert stolen.queries == api.queries_used == budget
 
 
 def test_adaptive_beats_uniform_at_equal_budget(moons, moons_logreg):
