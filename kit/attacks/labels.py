@@ -36,6 +36,7 @@ from sklearn.utils import check_random_state
 
 from ..extraction import Extraction
 from ..features import CATEGORICAL, FeatureEncoder, encode, encoded_columns, encoded_width, sample_uniform
+from .budget import check_budget
 
 STRATEGIES = ("uniform", "line-search", "adaptive")
 MODELS = ("logreg", "softmax", "rbf-svm", "mlp")
@@ -83,15 +84,6 @@ def budget_for(alpha, api, model, *, hidden=20) -> int:
 def _check_choice(what, value, choices):
     if value not in choices:
         raise ValueError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
-
-
-def _check_budget(api, budget, *, required):
-    if budget is None and not required:
-        return
-    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
-        raise ValueError(f"budget must be a positive whole number of queries, got {budget!r}")
-    if api.remaining is not None and budget > api.remaining:
-        raise ValueError(f"budget of {budget} queries is more than the API has left ({api.remaining})")
 
 
 def _continuous(features) -> np.ndarray:
@@ -253,7 +245,7 @@ def lowd_meek(api, *, budget=None, epsilon=1e-9, random_state=0) -> Extraction:
         raise ValueError("Lowd-Meek needs at least one continuous feature to line-search along")
     if not 0 < epsilon < 1:
         raise ValueError(f"epsilon must be between 0 and 1, got {epsilon!r}")
-    _check_budget(api, budget, required=False)
+    check_budget(api, budget)
     start, features = api.queries_used, api.features
     categorical_values = [(j, v) for j, f in enumerate(features) if f.kind == CATEGORICAL for v in range(f.width)]
     searches = 1 + continuous.sum() + len(categorical_values) - (len(features) - continuous.sum())
@@ -432,7 +424,7 @@ def lowd_meek_poly(api, *, degree=2, budget=None, epsilon=1e-9, points=None, ran
         raise ValueError(f"degree must be a whole number of at least 1, got {degree!r}")
     if not 0 < epsilon < 1:
         raise ValueError(f"epsilon must be between 0 and 1, got {epsilon!r}")
-    _check_budget(api, budget, required=False)
+    check_budget(api, budget)
     feature_map = Monomials(api.features, degree).fit()
     unknowns = len(feature_map.columns_) + 1
     if points is None:  # rows on the boundary with random categories meet some combinations rarely: take more
@@ -834,7 +826,7 @@ def retraining(api, *, strategy, model, budget, random_state=0, **knobs) -> Extr
     """
     _check_choice("strategy", strategy, STRATEGIES)
     _check_choice("model", model, MODELS)
-    _check_budget(api, budget, required=True)
+    check_budget(api, budget, required=True)
     if model == "logreg" and len(api.classes) != 2:
         raise ValueError(f"'logreg' is binary logistic regression; this API has {len(api.classes)} classes "
                          "(use 'softmax')")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -35,6 +35,7 @@ from ..api import BudgetExceeded
 from ..extraction import Extraction
 from ..features import CATEGORICAL, check_rows, sample_uniform
 from ..plots import OKABE_ITO
+from .budget import check_budget
 
 METHODS = ("top-down", "bottom-up")
 
@@ -411,8 +412,7 @@ def _check(api, method, epsilon, budget):
                          "use method='bottom-up'")
     if isinstance(epsilon, bool) or not isinstance(epsilon, Real) or not 0 < epsilon < 1:
         raise ValueError(f"epsilon must be a number between 0 and 1 (the line-search precision), got {epsilon!r}")
-    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, Integral) or budget < 1):
-        raise ValueError(f"budget must be None (unlimited) or a positive whole number of queries, got {budget!r}")
+    check_budget(api, budget)
 
 
 def path_finding(api, *, method="top-down", epsilon=1e-3, budget=None, random_state=0) -> Extraction:
