@@ -122,6 +122,29 @@ def test_mlp_is_stolen_with_high_fidelity(method):
     assert min(score.test, score.uniform) >= 0.95
 
 
+def test_weight_decay_path_recovers_an_mlp_from_half_its_unknowns():
+    # A plain L-BFGS fit from the same start stops near 50% agreement here (section 4.1, k/2 queries).
+    dataset = kit.load_dataset("5-class")
+    target = kit.train_target(dataset, "mlp", hidden_layer_sizes=(10,), max_iter=5000)
+    api = kit.PredictionAPI(target, dataset.features)
+    k = n_unknowns("mlp", dataset.n_encoded, 5, hidden=10)
+    stolen = equation_solving(api, model="mlp", hidden=10, budget=k // 2, restarts=1)
+    score = kit.agreement(target, stolen.model, dataset, n_uniform=2000)
+    assert stolen.queries == k // 2 == 132
+    assert score.test == score.uniform == 1.0 and score.tv_uniform < 1e-6
+
+
+def test_mlp_default_restarts_find_the_target_where_the_path_alone_does_not():
+    dataset = kit.load_dataset("moons")
+    target = kit.train_target(dataset, "mlp")
+
+    def tv(restarts):
+        stolen = equation_solving(kit.PredictionAPI(target, dataset.features), model="mlp", restarts=restarts)
+        return kit.agreement(target, stolen.model, dataset, n_uniform=2000).tv_uniform
+
+    assert tv(restarts=1) > 1e-3 > 1e-4 > tv(restarts=3)
+
+
 def test_same_seed_same_model_other_seed_other_queries():
     dataset, target, _ = _target_api("iris", "ovr")
 
