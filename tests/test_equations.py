@@ -95,7 +95,7 @@ def test_bad_arguments_stop_before_any_query(model, method, budget, message):
 def test_api_budget_and_labels_only_are_checked_first():
     dataset, target, _ = _target_api("iris", "softmax")
     small = kit.PredictionAPI(target, dataset.features, budget=10)
-    with pytest.raises(ValueError, match="needs 15 queries but the API has only 10 left"):
+    with pytest.raises(ValueError, match=r"budget of 15 queries is more than the API has left \(10\)"):
         equation_solving(small, model="softmax", method="cross-entropy")
     labels = kit.PredictionAPI(target, dataset.features, output="label")
     with pytest.raises(ValueError, match="labels only"):

@@ -32,6 +32,7 @@ from threadpoolctl import threadpool_limits
 
 from ..extraction import Extraction
 from ..features import CATEGORICAL, FeatureEncoder, encode, encoded_width, sample_uniform
+from .budget import check_budget
 
 METHODS = {
     "logreg": ("log-ratio", "cross-entropy"),
@@ -335,18 +336,14 @@ def solve_log_ratios(Z, P):
 
 
 def _check_budget(api, budget, fewest, default, what):
-    """The attack's budget, checked before any query."""
-    if budget is None:
-        budget = default
-    elif isinstance(budget, bool) or not isinstance(budget, Integral) or budget < 1:
-        raise ValueError(f"budget must be None or a positive whole number of queries, got {budget!r}")
+    """The attack's budget (``default`` for None), checked before any query."""
+    budget = default if budget is None else check_budget(api, budget)
     if budget < fewest:
         raise ValueError(f"{what} needs at least {fewest} queries, budget is {budget}")
-    if api.remaining is not None and api.remaining < budget:
-        raise ValueError(f"the attack needs {budget} queries but the API has only {api.remaining} left")
+    check_budget(api, budget)  # the default, too, must be one the API can pay for
     if api.output == "label":
         raise ValueError("equation solving needs confidence values; this API answers labels only")
-    return int(budget)
+    return budget
 
 
 def covering_sample(features, n, random_state=None) -> np.ndarray:
