@@ -23,6 +23,11 @@ def moons():
 
 
 @pytest.fixture(scope="session")
+def circles():
+    return kit.load_dataset("circles")
+
+
+@pytest.fixture(scope="session")
 def blobs():
     return kit.load_dataset("blobs")
 

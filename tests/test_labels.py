@@ -152,11 +152,6 @@ def test_logreg_needs_a_binary_api(blobs):
 
 
 @pytest.fixture(scope="module")
-def circles():
-    return kit.load_dataset("circles")
-
-
-@pytest.fixture(scope="module")
 def circles_poly(circles):
     return kit.train_target(circles, "poly-svm")
 
