@@ -5,7 +5,9 @@ import pytest
 
 import kit
 from kit.attacks import equation_solving, kernel_leakage, plot_representers
-from kit.attacks.equations import covering_sample, match_representers, n_unknowns
+from kit.attacks.equations import ROUNDED_DECAY, covering_sample, match_representers, n_unknowns
+
+from .conftest import needs_real_data
 
 
 def _target_api(name, kind, **api_options):
@@ -190,3 +192,17 @@ def test_kernel_leakage_checks_its_arguments_before_querying(options, message):
     with pytest.raises(ValueError, match=message):
         kernel_leakage(api, **options)
     assert api.queries_used == 0
+
+
+@pytest.mark.parametrize(("decimals", "decay"), [(None, 0.0), (4, ROUNDED_DECAY), (2, ROUNDED_DECAY)])
+def test_rounded_answers_are_seen_and_fitted_with_a_little_decay(decimals, decay):
+    _, _, api = _target_api("iris", "softmax", decimals=decimals)
+    stolen = equation_solving(api, model="softmax", method="cross-entropy")
+    assert stolen.model[-1].decay == decay
+
+
+@needs_real_data()
+def test_confidences_rounded_to_zero_do_not_send_the_weights_off():
+    dataset, target, api = _target_api("adult-race", "softmax", decimals=2)
+    stolen = equation_solving(api, model="softmax", method="cross-entropy", budget=530)
+    assert kit.agreement(target, stolen.model, dataset).test > 0.99  # 41% without the decay

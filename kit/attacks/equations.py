@@ -42,6 +42,13 @@ METHODS = {
 }
 """The methods each model class can be attacked with; the first is the default."""
 
+ROUNDED_DECAY = 1e-6
+"""Weight decay of the linear cross-entropy fit on rounded confidences (section 7: rounding).
+
+A confidence rounded to 0 asks for an infinite score gap, as separable data does in
+logistic regression; without a little decay the fit can follow it off to huge weights
+(Adult Race softmax, 530 queries at 2 decimals: 1-R_test 41% without, 99.96% with)."""
+
 _LBFGS = {"ftol": 1e-15, "gtol": 1e-12}
 """Tight tolerances: with exact confidences the minimum is the target itself."""
 
@@ -162,11 +169,14 @@ class SoftLabelNetwork(_SoftLabelModel):
         Random starting points tried by :meth:`fit` (networks only); the lowest loss wins.
     random_state : int or None
         Seeds the starting points.
+    decay : float
+        Weight decay of a linear model's fit (``decay * |theta|^2`` added to the loss).
     """
 
     def __init__(self, classes=(0, 1), hidden=0, link="softmax", loss="cross-entropy", restarts=1,
-                 max_iter=5000, random_state=None):
+                 max_iter=5000, random_state=None, decay=0.0):
         self.classes = classes
+        self.decay = decay
         self.hidden = hidden
         self.link = link
         self.loss = loss
@@ -226,7 +236,7 @@ class SoftLabelNetwork(_SoftLabelModel):
         shapes = self._shapes(Z.shape[1])
         zeros = np.zeros(sum(math.prod(shape) for shape in shapes))
         if not self.hidden:
-            self._fit_from(zeros, Z, P)
+            self._fit_from(zeros, Z, P, self.decay)
             return self
         rng = check_random_state(self.random_state)
         zero_network_loss = self._loss(zeros, Z, P, 0.0)[0]
@@ -362,6 +372,11 @@ def covering_sample(features, n, random_state=None) -> np.ndarray:
     return X
 
 
+def _rounded(P, most_decimals=8):
+    """Whether the confidences all carry at most ``most_decimals`` decimals: what the attacker sees of rounding."""
+    return any(np.array_equal(P, np.round(P, decimals)) for decimals in range(most_decimals + 1))
+
+
 def _ask(api, budget, random_state):
     """Query ``budget`` random points; return them encoded, with the API's confidences."""
     X = covering_sample(api.features, budget, random_state)
@@ -430,7 +445,8 @@ def equation_solving(
 
     start = api.queries_used
     Z, P = _ask(api, budget, random_state)
-    stolen = SoftLabelNetwork(api.classes, hidden, link, method, restarts, max_iter, random_state)
+    decay = ROUNDED_DECAY if _rounded(P) else 0.0
+    stolen = SoftLabelNetwork(api.classes, hidden, link, method, restarts, max_iter, random_state, decay)
     if method == "log-ratio" and not hidden:
         coef, intercept = solve_log_ratios(Z, P)
         stolen.set_weights([coef], [intercept])
