@@ -347,10 +347,9 @@ def solve_log_ratios(Z, P):
 
 def _check_budget(api, budget, fewest, default, what):
     """The attack's budget (``default`` for None), checked before any query."""
-    budget = default if budget is None else check_budget(api, budget)
+    budget = check_budget(api, default if budget is None else budget)
     if budget < fewest:
         raise ValueError(f"{what} needs at least {fewest} queries, budget is {budget}")
-    check_budget(api, budget)  # the default, too, must be one the API can pay for
     if api.output == "label":
         raise ValueError("equation solving needs confidence values; this API answers labels only")
     return budget

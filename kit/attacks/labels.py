@@ -511,12 +511,8 @@ def _bisect_all(search, negatives, positives):
     if steps < 1:
         raise ValueError(f"budget of {search.budget} queries is too small for Lowd-Meek: each of its "
                          f"{len(negatives)} line searches needs at least one query")
-    low, high = np.zeros(len(negatives)), np.ones(len(negatives))  # invariant: negative at low, positive at high
-    for _ in range(steps):
-        middle = (low + high) / 2
-        positive = search.is_positive(negatives + middle[:, None] * (positives - negatives))
-        low, high = np.where(positive, low, middle), np.where(positive, middle, high)
-    return negatives + ((low + high) / 2)[:, None] * (positives - negatives)
+    # a pair's rows share their categories, so the path between them is the straight segment
+    return _bisect_paths(lambda rows: ~search.is_positive(rows), search.api.features, negatives, positives, 0.0, steps)
 
 
 def _null_direction(equations, generic, toward, tolerance=1e-9):
@@ -645,6 +641,21 @@ def _on_path(features, start, end, t, switch):
     return np.where(_continuous(features), start + t * (end - start), np.where(t < switch, start, end))
 
 
+def _bisect_paths(on_start_side, features, start, end, switch, steps):
+    """Bisect every path ``start -> end`` (:func:`_on_path`) at once, ``steps`` times; return the rows in the middle.
+
+    ``on_start_side(rows)`` tells, for one row per path, whether it is on its start's
+    side of the boundary; after the last step each returned row is within
+    ``2**-(steps + 1)`` of its path's crossing.
+    """
+    low, high = np.zeros(len(start)), np.ones(len(start))  # invariant: start's side at low, the other at high
+    for _ in range(steps):
+        middle = (low + high) / 2
+        same = on_start_side(_on_path(features, start, end, middle, switch))
+        low, high = np.where(same, middle, low), np.where(same, high, middle)
+    return _on_path(features, start, end, (low + high) / 2, switch)
+
+
 def _differently_labelled_pairs(y, n, rng):
     """``n`` random index pairs ``(i, j)`` with ``y[i] != y[j]`` (``y`` holds at least two classes)."""
     first, second = rng.choice(len(y), n), np.empty(n, dtype=int)
@@ -718,13 +729,8 @@ def _stolen_boundary(stolen, features, X, y, n, rng, pool=10, steps=30):
         rows, labels = X, y
     first, second = _differently_labelled_pairs(labels, n, rng)
     start, end, start_label = rows[first], rows[second], labels[first]
-    switch = rng.uniform(size=start.shape)
-    low, high = np.zeros(n), np.ones(n)  # invariant: the stolen model gives start_label at low, not at high
-    for _ in range(steps):
-        middle = (low + high) / 2
-        same = stolen.predict(_on_path(features, start, end, middle, switch)) == start_label
-        low, high = np.where(same, middle, low), np.where(same, high, middle)
-    return _on_path(features, start, end, (low + high) / 2, switch)
+    return _bisect_paths(lambda path_rows: stolen.predict(path_rows) == start_label, features, start, end,
+                         rng.uniform(size=start.shape), steps)
 
 
 def _margin(stolen, X):
