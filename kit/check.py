@@ -74,6 +74,42 @@ def _call(function, *args):
         return None, Verdict(False, f"your function raised {type(error).__name__}: {error}")
 
 
+def _choice(answer, options):
+    """A multiple-choice answer: ``options`` maps each letter to ``(right, why)``; every choice is explained."""
+    if answer is None:
+        return _unanswered(f"one of the letters {', '.join(repr(letter) for letter in options)}")
+    letter = str(answer).strip().lower()
+    if letter not in options:
+        return Verdict(False, f"expected one of {', '.join(repr(letter) for letter in options)}, got {answer!r}")
+    right, why = options[letter]
+    return Verdict(right, f"({letter}) {why}")
+
+
+def _prediction(predicted, run, *, close, explain):
+    """Predict, then run: nothing runs until the learner has committed a prediction.
+
+    Parameters
+    ----------
+    predicted : number or None
+        The learner's prediction.
+    run : callable
+        ``run() -> measured``: the experiment, run only once a prediction is given.
+    close : callable
+        ``close(predicted, measured) -> bool``: whether the prediction was right.
+    explain : callable
+        ``explain(measured) -> str``: what the experiment shows, said whether the prediction was right or not.
+    """
+    if predicted is None:
+        return _unanswered("your prediction (a number), before the experiment runs")
+    try:
+        predicted = float(predicted)
+    except (TypeError, ValueError):
+        return Verdict(False, f"expected a number, got {predicted!r}")
+    measured = run()
+    return Verdict(bool(close(predicted, measured)), f"you predicted {predicted:g}, the experiment gave "
+                                                     f"{measured:g}. {explain(measured)}")
+
+
 def _final(target):
     """The model at the end of a target pipeline (checks are the teacher's view: they may look)."""
     return target.steps[-1][1] if hasattr(target, "steps") else target

@@ -1,6 +1,9 @@
 """The exercises' self-checks: right answers pass, wrong ones get a hint, none crash, solutions pass."""
 
 import ast
+import importlib
+import inspect
+import json
 import re
 from pathlib import Path
 
@@ -9,6 +12,8 @@ import pytest
 
 import kit
 from kit import check
+
+from . import exercises
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 SOLUTIONS = sorted((NOTEBOOKS / "solutions").glob("*.py"))
@@ -22,38 +27,40 @@ def run_solution(path, namespace):
     return eval(compile(ast.Expression(last.value), str(path), "eval"), namespace)
 
 
-@pytest.fixture(scope="module")
-def notebook_state(moons, blobs, moons_logreg):
-    """The variables the notebooks define before their exercises."""
-    tree_data = kit.load_dataset("moons")
-    tree = kit.train_target(tree_data, "tree", max_depth=3)
-    leaf_api = kit.PredictionAPI(tree, tree_data.features, output="leaf")
-    leaf_api.query(kit.sample_uniform(tree_data.features, 400, random_state=0))
-    softmax = kit.train_target(blobs, "softmax")
-    kernel = kit.train_target(moons, "kernel-logreg", n_representers=6)
-    return {
-        "01": {"api": kit.PredictionAPI(moons_logreg, moons.features), "target": moons_logreg},
-        "02": {"api": kit.PredictionAPI(softmax, blobs.features), "target": softmax},
-        "03": {"bottom_up": kit.Extraction.from_api(tree, leaf_api), "target": tree},
-        "06": {"extraction": kit.Extraction(None, 0, 0.0, None, {"representers": kernel[-1].representers_}),
-               "target": kernel, "digits": moons},
-    }
+MODULES = {path.stem[2:]: importlib.import_module(f"tests.exercises.{path.stem}")
+           for path in sorted(Path(exercises.__file__).parent.glob("nb*.py"))}
+CASES = {name: cases for module in MODULES.values() for name, cases in module.CASES.items()}
+PUBLIC_CHECKS = sorted(name for name, value in vars(check).items()
+                       if inspect.isfunction(value) and value.__module__ == check.__name__ and not name.startswith("_"))
+
+
+def test_every_public_check_is_tried_with_a_right_and_a_wrong_answer():
+    assert sorted(CASES) == PUBLIC_CHECKS
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_check_accepts_a_right_answer_and_rejects_a_wrong_one(name):
+    right, wrong = CASES[name]
+    accepted, rejected = right(), wrong()
+    assert isinstance(accepted, check.Verdict) and accepted.ok is True, accepted
+    assert isinstance(rejected, check.Verdict) and rejected.ok is False, rejected
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda path: path.name)
-def test_every_solution_passes_its_check(path, notebook_state):
-    verdict = run_solution(path, dict(notebook_state.get(path.name[:2], {})))
+def test_every_solution_passes_its_check(path):
+    verdict = run_solution(path, dict(MODULES[path.name[:2]].state()))
     assert isinstance(verdict, check.Verdict) and verdict.ok is True, verdict
 
 
-def test_every_notebook_after_00_has_two_exercises_with_solutions():
-    solved = [path.name[:2] for path in SOLUTIONS]
-    notebooks = sorted(path.name[:2] for path in NOTEBOOKS.glob("*.ipynb") if not path.name.startswith("00"))
-    assert notebooks and all(solved.count(number) >= 2 for number in notebooks)
-    for number in notebooks:
-        text = next(NOTEBOOKS.glob(f"{number}_*.ipynb")).read_text(encoding="utf-8")
-        loads = re.findall(r"%load (solutions/\w+\.py)", text)
-        assert len(loads) >= 2 and all((NOTEBOOKS / name).exists() for name in loads), loads
+def test_every_notebook_after_00_has_three_exercises_and_its_solutions_exist():
+    numbered = sorted(path for path in NOTEBOOKS.glob("0*.ipynb") if not path.name.startswith("00"))
+    assert len(numbered) >= 6
+    for path in numbered:
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        code = "\n".join("".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code")
+        assert len(re.findall(r"^check\.\w+\(", code, flags=re.MULTILINE)) >= 3, path.name
+        loads = re.findall(r"%load (solutions/\w+\.py)", path.read_text(encoding="utf-8"))
+        assert all((NOTEBOOKS / name).exists() for name in loads), loads
 
 
 @pytest.mark.parametrize("verdict", [
@@ -111,3 +118,25 @@ def test_leaked_rows_wants_most_of_the_secret_rows(moons):
     verdict = check.leaked_rows(rows[:3], target)
     assert verdict.ok is False and "3 of 6 found, in 3 rows" in verdict.message
     assert check.leaked_rows(list(range(len(moons.X_train))), target).ok is False
+
+
+def test_a_choice_explains_the_letter_given():
+    options = {"a": (False, "no: the bias is an unknown too."), "b": (True, "yes: d weights and a bias.")}
+    assert check._choice(None, options).ok is None
+    assert repr(check._choice(" A ", options)) == "Not yet. (a) no: the bias is an unknown too."
+    assert check._choice("b", options).ok is True
+    assert check._choice("z", options).message == "expected one of 'a', 'b', got 'z'"
+
+
+def test_a_prediction_runs_the_experiment_only_once_committed():
+    runs = []
+
+    def run():
+        runs.append(1)
+        return 40.0
+
+    def ask(predicted):
+        return check._prediction(predicted, run, close=lambda p, m: abs(p - m) <= 5, explain=lambda m: "Because.")
+
+    assert ask(None).ok is None and ask("many").ok is False and runs == []
+    assert ask(38).ok is True and ask(10).message == "you predicted 10, the experiment gave 40. Because."

@@ -60,3 +60,23 @@ def test_the_check_catches_errors_warnings_and_stderr():
     assert any("to stderr" in line for line in found)
     assert any("RuntimeError" in line for line in found)
 
+
+
+PAPER = "https://arxiv.org/abs/1609.02943"
+
+
+def bullets_after(heading, text):
+    """The bullet lines of the block that follows a heading, up to the next blank-line-separated paragraph."""
+    block = text.split(heading, 1)[1].strip().split("\n\n")[0]
+    return [line for line in block.splitlines() if line.lstrip().startswith(("* ", "- "))]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_opens_with_objectives_and_the_paper_and_ends_with_take_aways(path):
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    first, last = ("".join(cells[index]["source"]) for index in (0, -1))
+    assert cells[0]["cell_type"] == "markdown" and "### What you will be able to do" in first
+    assert 3 <= len(bullets_after("### What you will be able to do", first)) <= 5
+    assert PAPER in first and "(notation.md)" in first, "link the paper (with its section) and the notation page"
+    assert cells[-1]["cell_type"] == "markdown" and "## Take-aways" in last and "Further reading" in last
+    assert len(bullets_after("## Take-aways", last)) >= 2

@@ -1,0 +1,30 @@
+"""Notebook 01: equation solving."""
+
+from functools import cache
+
+import numpy as np
+from scipy.special import expit
+
+import kit
+from kit import check
+
+
+@cache
+def state():
+    dataset = kit.load_dataset("moons")
+    target = kit.train_target(dataset, "logreg")
+    return {"api": kit.PredictionAPI(target, dataset.features), "target": target, "dataset": dataset}
+
+
+def _true_weights():
+    model = state()["target"][-1]
+    return model.coef_[0], model.intercept_[0]
+
+
+CASES = {
+    "logit": (lambda: check.logit(lambda p: np.log(p / (1 - p))), lambda: check.logit(expit)),
+    "logit_weights": (lambda: check.logit_weights(_true_weights(), state()["target"]),
+                      lambda: check.logit_weights((np.zeros(2), 0.0), state()["target"])),
+    "queries_for_binary_lr": (lambda: check.queries_for_binary_lr(109, d=108),
+                              lambda: check.queries_for_binary_lr(108, d=108)),
+}
