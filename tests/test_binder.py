@@ -32,7 +32,7 @@ def test_readme_links_open_the_first_notebook_and_the_voila_app():
     links = re.findall(r"https://mybinder\.org/v2/gh/[^)\s]+", readme)
     lab = [link for link in links if "urlpath=lab/tree/notebooks/00_start_here.ipynb" in link]
     app = [link for link in links if "urlpath=voila/render/notebooks/" in link]
-    assert lab and app
+    assert lab and app and all(link.endswith("voila/render/notebooks/demo.ipynb") for link in app)
     for link in app:
         notebook = link.split("urlpath=voila/render/")[1]
         assert (ROOT / notebook).is_file(), f"the Voila link names a notebook that does not exist: {notebook}"
