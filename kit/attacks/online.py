@@ -159,9 +159,11 @@ def _line_search(oracle, base, searches, epsilon, max_bins, names, problems):
             break
         rows = np.array([_with(base, j, [(a + b) / 2])[0] for j, a, b, _, _ in searches])
         if not oracle.affords(rows):
-            for j, a, b, _, _ in searches:
-                edges.setdefault(j, []).append((a + b) / 2)
-                problems.append(f"{names[j]}: budget spent, an edge known only within [{a:.6g}, {b:.6g}]")
+            for j in sorted({s[0] for s in searches}):
+                unsure = [(a, b) for i, a, b, _, _ in searches if i == j]
+                edges.setdefault(j, []).extend((a + b) / 2 for a, b in unsure)
+                problems.append(f"{names[j]}: the budget ran out, {len(unsure)} edges known only to within "
+                                f"{max(b - a for a, b in unsure) / 2:.3g}")
             break
         middles = oracle.ask(rows)
         following = []
