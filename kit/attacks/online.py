@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import warnings
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.pipeline import make_pipeline
@@ -138,41 +139,89 @@ def _classify(x, P):
     return "numeric" if _on_a_line(x, P) else "bins"
 
 
-def _line_search(oracle, base, searches, epsilon, max_bins, names, problems):
-    """Bisect every interval ``(j, a, b, Pa, Pb)`` whose ends answer differently until narrower than ``epsilon``.
+class _Interval(NamedTuple):
+    """A stretch of one feature's range whose two ends fall in different bins: an edge lies in (low, high]."""
 
-    All intervals of all features advance together, one batch of queries per step.  Returns
-    the edges found per feature (each within ``epsilon / 2`` of a true edge, or flagged in
-    ``problems``).
+    feature: int
+    low: float
+    high: float
+    at_low: np.ndarray  # the API's answer at each end
+    at_high: np.ndarray
+
+    @property
+    def middle(self):
+        return (self.low + self.high) / 2
+
+
+def _scan(oracle, base, grids):
+    """Each continuous feature's kind, and the intervals of its scan where the answer changes (bins only)."""
+    kinds, intervals = {}, []
+    for j, x in grids.items():
+        P = oracle.ask(_with(base, j, x))
+        kinds[j] = _classify(x, P)
+        if kinds[j] == "bins":
+            intervals += [_Interval(j, x[k], x[k + 1], P[k], P[k + 1]) for k in np.flatnonzero(_differ(P[:-1], P[1:]))]
+    return kinds, intervals
+
+
+def _line_search(oracle, base, intervals, epsilon, max_bins, names, problems):
+    """Bisect every interval until narrower than ``epsilon``; return the edges found per feature.
+
+    All intervals of all features advance together, one batch of queries per step.  An
+    interval keeps the half (or both halves) whose ends answer differently.  Each edge is the
+    middle of its last interval, within ``epsilon / 2`` of the true edge, unless ``problems``
+    says otherwise.
     """
     edges = {}
-    while searches:
-        narrow = [s for s in searches if s[2] - s[1] <= epsilon]
-        for j, a, b, _, _ in narrow:
-            edges.setdefault(j, []).append((a + b) / 2)
-        searches = [s for s in searches if s[2] - s[1] > epsilon]
-        for j in sorted({s[0] for s in searches}):
-            if len(edges.get(j, [])) + sum(s[0] == j for s in searches) >= max_bins:
+    while intervals:
+        for interval in intervals:
+            if interval.high - interval.low <= epsilon:
+                edges.setdefault(interval.feature, []).append(interval.middle)
+        intervals = [interval for interval in intervals if interval.high - interval.low > epsilon]
+        for j in sorted({interval.feature for interval in intervals}):
+            if len(edges.get(j, [])) + sum(interval.feature == j for interval in intervals) >= max_bins:
                 problems.append(f"{names[j]}: more than {max_bins} bins (neither binned nor numeric?); search stopped")
-                searches = [s for s in searches if s[0] != j]
-        if not searches:
+                intervals = [interval for interval in intervals if interval.feature != j]
+        rows = np.array([_with(base, interval.feature, [interval.middle])[0] for interval in intervals])
+        if intervals and not oracle.affords(rows):
+            _give_up(intervals, edges, names, problems)
             break
-        rows = np.array([_with(base, j, [(a + b) / 2])[0] for j, a, b, _, _ in searches])
-        if not oracle.affords(rows):
-            for j in sorted({s[0] for s in searches}):
-                unsure = [(a, b) for i, a, b, _, _ in searches if i == j]
-                edges.setdefault(j, []).extend((a + b) / 2 for a, b in unsure)
-                problems.append(f"{names[j]}: the budget ran out, {len(unsure)} edges known only to within "
-                                f"{max(b - a for a, b in unsure) / 2:.3g}")
-            break
-        middles = oracle.ask(rows)
         following = []
-        for (j, a, b, Pa, Pb), Pm in zip(searches, middles, strict=True):
-            m = (a + b) / 2
-            following += [(j, a, m, Pa, Pm)] if _differ(Pa[None], Pm[None])[0] else []
-            following += [(j, m, b, Pm, Pb)] if _differ(Pm[None], Pb[None])[0] else []
-        searches = following
+        for interval, at_middle in zip(intervals, oracle.ask(rows) if intervals else [], strict=True):
+            j, low, high, at_low, at_high = interval
+            if _differ(at_low[None], at_middle[None])[0]:
+                following.append(_Interval(j, low, interval.middle, at_low, at_middle))
+            if _differ(at_middle[None], at_high[None])[0]:
+                following.append(_Interval(j, interval.middle, high, at_middle, at_high))
+        intervals = following
     return {j: sorted(found) for j, found in edges.items()}
+
+
+def _give_up(intervals, edges, names, problems):
+    """The budget is spent: take each unfinished interval's middle as its edge, and say how unsure it is."""
+    for j in sorted({interval.feature for interval in intervals}):
+        unsure = [interval for interval in intervals if interval.feature == j]
+        edges.setdefault(j, []).extend(interval.middle for interval in unsure)
+        widest = max(interval.high - interval.low for interval in unsure)
+        problems.append(f"{names[j]}: the budget ran out, {len(unsure)} edges known only to within {widest / 2:.3g}")
+
+
+def _solve(features, classes, steps, oracle, problems):
+    """Encode every asked row in the recovered representation and solve the log-ratio equations (section 4.1).
+
+    Returns the stolen pipeline and the largest gap between its confidences and the API's on those rows.
+    """
+    recipe = Recipe.from_steps(features, steps)
+    rows, P = oracle.asked()
+    if not (0 < P).all() or not (P < 1).all():
+        problems.append("some confidences are exactly 0 or 1: answers of different bins may coincide")
+    Z = recipe.transform(rows)
+    coef, intercept = solve_log_ratios(Z, P)
+    stolen = SoftLabelNetwork(classes).set_weights([coef], [intercept])
+    max_error = float(np.abs(stolen.predict_proba(Z) - P).max())
+    if max_error > CONSISTENT:
+        problems.append(f"the recovered extraction does not explain the answers (confidences off by {max_error:.2g})")
+    return make_pipeline(recipe, stolen), max_error
 
 
 def online_extraction(api, *, budget=None, epsilon=1e-3, scan=5, max_bins=100) -> Extraction:
@@ -211,10 +260,11 @@ def online_extraction(api, *, budget=None, epsilon=1e-3, scan=5, max_bins=100) -
         ``model`` takes raw rows (incomplete ones too: omitted features count as 0): the
         recovered recipe (:class:`kit.recipes.Recipe`) then the solved logistic model.
         ``info``: ``"steps"`` (the recovered :class:`kit.recipes.Step` per feature),
-        ``"kinds"`` and ``"edges"`` by feature name, ``"certified"`` and ``"problems"``
-        (what could not be certified), ``"incomplete"`` (whether the attack used incomplete
-        queries), ``"encoded_width"`` (the recovered d) and ``"max_error"`` (largest confidence
-        gap between the stolen model and the API on the asked rows).
+        ``"kinds"`` by feature name ("one-hot", "bins", "numeric", or "constant": the answers
+        never changed, the feature is kept as a number), ``"edges"`` of each binned feature,
+        ``"certified"`` and ``"problems"`` (what could not be certified), ``"incomplete"``
+        (whether the attack used incomplete queries), ``"encoded_width"`` (the recovered d) and
+        ``"max_error"`` (largest confidence gap between the stolen model and the API on the asked rows).
     """
     _check_settings(api, epsilon, scan, max_bins)
     budget = check_budget(api, budget)
@@ -233,34 +283,19 @@ def online_extraction(api, *, budget=None, epsilon=1e-3, scan=5, max_bins=100) -
 
     start = api.queries_used
     oracle.ask(first)
-    problems, kinds, searches = [], {}, []
-    for j in continuous:
-        P = oracle.ask(_with(base, j, grids[j]))
-        kinds[j] = _classify(grids[j], P)
-        if kinds[j] == "bins":
-            x = grids[j]
-            searches += [(j, x[k], x[k + 1], P[k], P[k + 1]) for k in np.flatnonzero(_differ(P[:-1], P[1:]))]
-    names = [f.name for f in features]
-    edges = _line_search(oracle, base, searches, epsilon, max_bins, names, problems)
-
+    kinds, intervals = _scan(oracle, base, grids)
+    names, problems = [f.name for f in features], []
+    edges = _line_search(oracle, base, intervals, epsilon, max_bins, names, problems)
     steps = [Step("one-hot", tuple(range(f.width))) if f.kind == CATEGORICAL
              else Step("bins", tuple(edges.get(j, ()))) if kinds[j] == "bins" else Step("numeric")
              for j, f in enumerate(features)]
-    recipe = Recipe.from_steps(features, steps)
-    rows, P = oracle.asked()
-    if not (0 < P).all() or not (P < 1).all():
-        problems.append("some confidences are exactly 0 or 1: answers of different bins may coincide")
-    Z = recipe.transform(rows)
-    stolen = SoftLabelNetwork(api.classes).set_weights(*[[part] for part in solve_log_ratios(Z, P)])
-    max_error = float(np.abs(stolen.predict_proba(Z) - P).max())
-    if max_error > CONSISTENT:
-        problems.append(f"the recovered extraction does not explain the answers (confidences off by {max_error:.2g})")
+    model, max_error = _solve(features, api.classes, steps, oracle, problems)
     if problems:
         warnings.warn("online extraction not certified: " + "; ".join(problems), UncertifiedWarning, stacklevel=2)
     return Extraction.from_api(
-        make_pipeline(recipe, stolen), api, since=start, steps=tuple(steps),
+        model, api, since=start, steps=tuple(steps),
         kinds={names[j]: "one-hot" if f.kind == CATEGORICAL else kinds[j] for j, f in enumerate(features)},
         edges={names[j]: np.array(edges.get(j, [])) for j in continuous if kinds[j] == "bins"},
-        certified=not problems, problems=problems, incomplete=incomplete, encoded_width=Z.shape[1],
+        certified=not problems, problems=problems, incomplete=incomplete, encoded_width=sum(s.width for s in steps),
         max_error=max_error,
     )
