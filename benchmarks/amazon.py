@@ -24,6 +24,8 @@ import numpy as np
 import kit
 from kit.attacks import online_extraction
 
+from .equations import _header, _load, _row
+
 PRICE = 0.0001
 """Amazon ML's price per prediction in 2016."""
 PAPER = {"circles": (278, 0.03), "digits": (650, 0.07), "iris": (644, 0.07), "adult-income": (1485, 0.15)}
@@ -40,16 +42,6 @@ def local_api(dataset, target, *, incomplete):
     return kit.PredictionAPI(target, dataset.features, price_per_query=PRICE, incomplete=incomplete)
 
 
-def _load(names):
-    loaded = []
-    for name in names:
-        try:
-            loaded.append(kit.load_dataset(name, random_state=0))
-        except kit.DataUnavailable:
-            print(f"(skipped {name}: not available offline)")
-    return loaded
-
-
 def _target(dataset):
     kind = "logreg" if len(dataset.classes) == 2 else "softmax"
     return kit.train_target(dataset, kind, extraction="amazon", binned=BINNED[dataset.name])
@@ -63,15 +55,6 @@ def _edge_error(target, stolen):
     same = all(len(t) == len(f) for t, f in edges) and all(t.kind == f.kind for t, f in zip(true, found, strict=True))
     error = max((np.abs(t - f).max() for t, f in edges if len(t) and len(t) == len(f)), default=0.0)
     return sum(len(t) + 1 for t, _ in edges), same, error
-
-
-def _row(cells):
-    print("| " + " | ".join(str(cell) for cell in cells) + " |")
-
-
-def _header(*cells):
-    _row(cells)
-    _row(["---"] * len(cells))
 
 
 def table(datasets, settings, api_factory):

@@ -16,9 +16,9 @@ on the representation it found:
    weights, a coincidence); between neighbours whose answers differ, a line search (bisection)
    narrows every edge down to ``epsilon`` (paper: 1e-3).
 4. **Equation solving.**  Every asked row, encoded in the recovered representation, gives the
-   log-ratio equations of :func:`kit.attacks.equations.solve_log_ratios`, solved at once.  They
-   outnumber the unknowns, and all of them must hold exactly: that check certifies the recovered
-   extraction.  Whatever cannot be certified is said in ``info`` and with an
+   log-ratio equations of :func:`kit.attacks.equations.solve_log_ratios`, solved at once.  Every
+   bin and every numeric feature has several equations, and all of them must hold exactly: that
+   check certifies the recovered extraction.  Whatever cannot be certified is said in ``info`` and with an
    :class:`UncertifiedWarning`, never silently.
 """
 
