@@ -215,7 +215,8 @@ class PredictionAPI:
         BigML by the pair (label, confidence rounded to ``decimals``, else to 5), which
         different nodes may share.
     incomplete : bool
-        Trees: whether rows may leave features unspecified (BigML's incomplete queries).
+        Trees, and models behind a recipe that encodes omitted features (:class:`kit.recipes.Recipe`,
+        Amazon's): whether rows may leave features unspecified (incomplete queries).
 
     Attributes
     ----------
@@ -262,8 +263,8 @@ class PredictionAPI:
 
     @property
     def accepts_incomplete(self) -> bool:
-        """Whether rows may leave features unspecified (NaN or None): trees only."""
-        return self._tree is not None and self.incomplete
+        """Whether rows may leave features unspecified (NaN or None): trees, and models behind a recipe."""
+        return self.incomplete and (self._tree is not None or _takes_missing(self._model))
 
     def query(self, X) -> Answer:
         """Answer one row or a batch of rows of raw feature values.
@@ -311,6 +312,12 @@ class PredictionAPI:
             f"PredictionAPI(output={self.output!r}, decimals={self.decimals}, "
             f"{self.queries_used} queries used of {budget}, cost ${self.cost:,.4f})"
         )
+
+
+def _takes_missing(model):
+    """Whether the target's first step encodes omitted features itself (``takes_missing``, as a recipe does)."""
+    first = model.steps[0][1] if hasattr(model, "steps") else model
+    return getattr(first, "takes_missing", False)
 
 
 def _name(model):

@@ -1,8 +1,9 @@
 """The secret models: what a model owner trains and puts behind a prediction API.
 
-Every target is a scikit-learn pipeline: the public one-hot encoding of the inputs
-(:class:`kit.features.FeatureEncoder`) followed by the model, so it takes the same raw
-rows the API accepts.
+Every target is a scikit-learn pipeline: a feature extraction followed by the model, so it
+takes the same raw rows the API accepts.  The extraction is the public one-hot encoding of the
+inputs (:class:`kit.features.FeatureEncoder`), or with ``extraction="amazon"`` a secret one as
+Amazon ML applied in 2016 (:class:`kit.recipes.Recipe`: one-hot categories, quantile bins).
 """
 
 from __future__ import annotations
@@ -20,10 +21,15 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.utils import check_random_state
 
 from .features import FeatureEncoder
+from .recipes import DEFAULT_BINS, Recipe
 
 TARGET_KINDS = ("logreg", "softmax", "ovr", "mlp", "tree", "rbf-svm", "poly-svm", "kernel-logreg",
                 "regression-tree")
 """Model kinds :func:`train_target` knows."""
+
+EXTRACTIONS = ("public", "amazon")
+AMAZON_KINDS = ("logreg", "softmax")
+"""What Amazon ML served behind its feature extraction: logistic regression (paper Table 2)."""
 
 
 class KernelLogisticRegression(ClassifierMixin, BaseEstimator):
@@ -105,7 +111,21 @@ def _model(kind, n_classes, random_state, params):
     return KernelLogisticRegression(**{**params, "random_state": random_state})
 
 
-def train_target(dataset, kind, *, random_state=0, **params):
+def _extraction(dataset, kind, extraction, bins, binned):
+    """The pipeline's first step: the public encoding or an Amazon-style recipe (not yet fitted)."""
+    if extraction not in EXTRACTIONS:
+        raise ValueError(f"unknown extraction {extraction!r}; choose one of: {', '.join(EXTRACTIONS)}")
+    if extraction == "public":
+        if bins is not None or binned is not None:
+            raise ValueError("bins and binned configure extraction='amazon'; the public encoding has no bins")
+        return FeatureEncoder(dataset.features)
+    if kind not in AMAZON_KINDS:
+        raise ValueError(f"extraction='amazon' serves {' or '.join(AMAZON_KINDS)} (Amazon's logistic regression), "
+                         f"not {kind!r}")
+    return Recipe(dataset.features, DEFAULT_BINS if bins is None else bins, binned)
+
+
+def train_target(dataset, kind, *, random_state=0, extraction="public", bins=None, binned=None, **params):
     """Train a secret model on the data set's training part.
 
     Parameters
@@ -119,16 +139,27 @@ def train_target(dataset, kind, *, random_state=0, **params):
         targets and ``classes=()``).
     random_state : int
         Seeds the training: the same seed gives the same model.
+    extraction : {"public", "amazon"}
+        What the service does to the raw inputs before the model sees them: the kit's public
+        one-hot encoding, or a secret Amazon-style recipe (paper section 5) for ``"logreg"`` and
+        ``"softmax"``: categories one-hot encoded, continuous features cut into quantile bins of
+        the training data, each bin one-hot encoded (see :class:`kit.recipes.Recipe`).
+    bins : int or None
+        ``extraction="amazon"``: quantile bins per binned feature (default 10).
+    binned : None or collection of str
+        ``extraction="amazon"``: names of the continuous features to bin; None (default) bins
+        them all, ``()`` none.
     **params
         Passed to the scikit-learn model (for instance ``max_depth=5`` for a tree).
 
     Returns
     -------
     sklearn.pipeline.Pipeline
-        Encoder then model; takes raw rows like the API.
+        Feature extraction then model; takes raw rows like the API.
     """
     if kind not in TARGET_KINDS:
         raise ValueError(f"unknown target kind {kind!r}; choose one of: {', '.join(TARGET_KINDS)}")
+    first = _extraction(dataset, kind, extraction, bins, binned)
     model = _model(kind, len(dataset.classes), random_state, params)
-    target = make_pipeline(FeatureEncoder(dataset.features), model)
+    target = make_pipeline(first, model)
     return target.fit(dataset.X_train, dataset.y_train)
