@@ -25,6 +25,8 @@ CASES = {
     "logit": (lambda: check.logit(lambda p: np.log(p / (1 - p))), lambda: check.logit(expit)),
     "logit_weights": (lambda: check.logit_weights(_true_weights(), state()["target"]),
                       lambda: check.logit_weights((np.zeros(2), 0.0), state()["target"])),
-    "queries_for_binary_lr": (lambda: check.queries_for_binary_lr(109, d=108),
-                              lambda: check.queries_for_binary_lr(108, d=108)),
+    "d_plus_one": (lambda: check.d_plus_one("b"), lambda: check.d_plus_one("c")),
+    "queries_at_two_decimals": (lambda: check.queries_at_two_decimals(20, state()["target"], state()["dataset"]),
+                                lambda: check.queries_at_two_decimals(3, state()["target"], state()["dataset"])),
+    "where_rounding_hurts": (lambda: check.where_rounding_hurts("c"), lambda: check.where_rounding_hurts("a")),
 }
