@@ -208,6 +208,31 @@ def where_rounding_hurts(answer):
     })
 
 
+def coarsest_rounding(panel, goal=0.999):
+    """Panel task: the panel shows the fewest decimals at which its equation-solving copy still agrees with the
+    target on ``goal`` of uniform rows; checked by stealing again, through the kit, with one decimal fewer.
+    """
+    decimals = None if panel is None else panel.decimals.value
+    if decimals is None or decimals == "none" or panel.attack_picker.value != "equation solving":
+        return Verdict(None, "set the panel's rounding to a number of decimals (attack: equation solving), "
+                             "then run this cell again.")
+    if panel.result is None:
+        return Verdict(False, f"the panel has no stolen model: {panel.message}")
+    if panel.result.uniform < goal:
+        return Verdict(False, f"with {panel.budget.value} queries and rounding to {decimals}, the copy agrees on "
+                              f"{panel.result.uniform:.2%} of uniform rows, short of {goal:.1%}: keep more decimals.")
+    if decimals == 0:
+        return Verdict(True, "even labels alone (0 decimals) reach it at this budget.")
+    coarser = PredictionAPI(panel.target, panel.dataset.features, decimals=decimals - 1)
+    stolen = equation_solving(coarser, model=panel.target_picker.value, budget=panel.budget.value,
+                              random_state=panel.random_state, restarts=1)
+    below = agreement(panel.target, stolen.model, panel.dataset, random_state=panel.random_state).uniform
+    if below >= goal:
+        return Verdict(False, f"rounding to {decimals - 1} still gives {below:.2%}: the API can round harder.")
+    return Verdict(True, f"rounding to {decimals} gives {panel.result.uniform:.2%}, to {decimals - 1} only {below:.2%}: "
+                         "each decimal dropped multiplies the rounding error by ten.")
+
+
 # --- 02 softmax, one-vs-rest, neural networks ---------------------------------------------
 
 

@@ -7,6 +7,14 @@ from scipy.special import expit
 
 import kit
 from kit import check
+from kit.widgets import ExtractionPanel
+
+
+@cache
+def _panel(decimals):
+    """The notebook's panel, moved to 20 queries and ``decimals`` decimals."""
+    return ExtractionPanel(dataset="moons", target="logreg", targets=("logreg",), budget=20, decimals=decimals,
+                           resolution=40)
 
 
 @cache
@@ -29,4 +37,5 @@ CASES = {
     "queries_at_two_decimals": (lambda: check.queries_at_two_decimals(20, state()["target"], state()["dataset"]),
                                 lambda: check.queries_at_two_decimals(3, state()["target"], state()["dataset"])),
     "where_rounding_hurts": (lambda: check.where_rounding_hurts("c"), lambda: check.where_rounding_hurts("a")),
+    "coarsest_rounding": (lambda: check.coarsest_rounding(_panel(2)), lambda: check.coarsest_rounding(_panel(3))),
 }
