@@ -229,8 +229,8 @@ def coarsest_rounding(panel, goal=0.999):
     below = agreement(panel.target, stolen.model, panel.dataset, random_state=panel.random_state).uniform
     if below >= goal:
         return Verdict(False, f"rounding to {decimals - 1} still gives {below:.2%}: the API can round harder.")
-    return Verdict(True, f"rounding to {decimals} gives {panel.result.uniform:.2%}, to {decimals - 1} only {below:.2%}: "
-                         "each decimal dropped multiplies the rounding error by ten.")
+    return Verdict(True, f"rounding to {decimals} gives {panel.result.uniform:.2%}, to {decimals - 1} only "
+                         f"{below:.2%}: each decimal dropped multiplies the rounding error by ten.")
 
 
 # --- 02 softmax, one-vs-rest, neural networks ---------------------------------------------
