@@ -14,7 +14,9 @@ import numpy as np
 from scipy.special import expit
 
 from .api import PredictionAPI
+from .attacks.equations import equation_solving
 from .features import Feature
+from .metrics import agreement
 
 
 class Verdict:
@@ -148,12 +150,87 @@ def logit_weights(answer, target):
                     "A @ [w, b] = logit(p) with np.linalg.solve (take p for class 1: answer.proba[:, 1]).")
 
 
-def queries_for_binary_lr(answer, d):
-    """Exercise: how many queries equation solving needs for binary LR on ``d`` encoded features."""
-    if answer is None:
-        return _unanswered("a number of queries")
-    return _number(answer, d + 1, praise=f"d + 1 = {d + 1} unknowns, so {d + 1} equations.",
-                   hint="count the unknowns: one weight per encoded feature, plus the bias.")
+def d_plus_one(answer):
+    """Multiple choice: why equation solving needs d + 1 queries for binary LR, not d."""
+    return _choice(answer, {
+        "a": (False, "the API publishes its classes for free (api.classes): every answer is a full equation."),
+        "b": (True, "d weights and a bias make d + 1 unknowns, and each confidence gives one equation "
+                    "logit(f(x)) = w.x + b: d + 1 unknowns need d + 1 independent equations."),
+        "c": (False, "the logit undoes the sigmoid exactly: each equation logit(f(x)) = w.x + b is linear, "
+                     "nothing is left to correct."),
+        "d": (False, "nothing is kept back: with exact confidences d + 1 equations have one solution, "
+                     "the secret (w, b) itself."),
+    })
+
+
+_BUDGETS = (3, 4, 5, 6, 8, 10, 13, 16, 20, 25, 32, 40, 50, 64, 80, 100, 130, 160, 200, 250, 320, 400)
+"""The budgets a predict-then-run check tries, about 25% apart."""
+
+
+def queries_at_two_decimals(predicted, target, dataset, goal=0.999, seeds=5):
+    """Predict, then run: the fewest queries (of :data:`_BUDGETS`) at which equation solving steals the binary LR
+    ``target`` from an API rounding to 2 decimals with ``goal`` agreement on uniform rows (mean of ``seeds`` runs).
+
+    A prediction within a factor of 2 of the measured count is right.
+    """
+    def run():
+        for budget in _BUDGETS:
+            stolen = [equation_solving(PredictionAPI(target, dataset.features, decimals=2), model="logreg",
+                                       budget=budget, random_state=seed).model for seed in range(seeds)]
+            if np.mean([agreement(target, model, dataset).uniform for model in stolen]) >= goal:
+                return budget
+        return np.inf
+
+    return _prediction(predicted, run, close=lambda guess, measured: measured / 2 <= guess <= 2 * measured,
+                       explain=lambda measured: (
+                           f"{measured:g} is the smallest budget at which the mean of {seeds} runs (different "
+                           f"random queries) reaches {goal:.1%}. At 2 decimals a confidence is off by at most "
+                           "0.005, so d + 1 = 3 equations give a copy close to the target, not equal to it; more "
+                           "equations let least squares average those small errors, which fall on both sides. "
+                           "At 0 or 1 decimal they do not all average out: see the section on heavy rounding."))
+
+
+def where_rounding_hurts(answer):
+    """Multiple choice: where the equations of an API rounding to 1 decimal are most wrong."""
+    return _choice(answer, {
+        "a": (False, "near the boundary the logit is flattest (slope 1 / (p (1 - p)) = 4 at p = 0.5): a "
+                     "confidence of 0.53 read as 0.5 moves the logit by only 0.12, an error the next equations "
+                     "average away."),
+        "b": (False, "the rounding error of a confidence is at most 0.05 everywhere, but what the solve uses is "
+                     "the logit, and the logit turns the same 0.05 into a small error near p = 0.5 and an "
+                     "unbounded one near 0 or 1."),
+        "c": (True, "every confidence above 0.95 reads 1.0 (and below 0.05 reads 0.0): its logit, truly 3 or 10, "
+                    "becomes one clipped value, always on the same side. A bias of the same sign on all the far "
+                    "points is not averaged away by more of them, and the error falls far more slowly than at 2 "
+                    "decimals (about 0.2% of test rows still with 400 queries)."),
+        "d": (False, "the copy is close, not exact: at 1 decimal a thin disagreement region stays at every "
+                     "budget (R_unif about 0.6% with 400 queries, averaged over random query sets)."),
+    })
+
+
+def coarsest_rounding(panel, goal=0.999):
+    """Panel task: the panel shows the fewest decimals at which its equation-solving copy still agrees with the
+    target on ``goal`` of uniform rows; checked by stealing again, through the kit, with one decimal fewer.
+    """
+    decimals = None if panel is None else panel.decimals.value
+    if decimals is None or decimals == "none" or panel.attack_picker.value != "equation solving":
+        return Verdict(None, "set the panel's rounding to a number of decimals (attack: equation solving), "
+                             "then run this cell again.")
+    if panel.result is None:
+        return Verdict(False, f"the panel has no stolen model: {panel.message}")
+    if panel.result.uniform < goal:
+        return Verdict(False, f"with {panel.budget.value} queries and rounding to {decimals}, the copy agrees on "
+                              f"{panel.result.uniform:.2%} of uniform rows, short of {goal:.1%}: keep more decimals.")
+    if decimals == 0:
+        return Verdict(True, "even labels alone (0 decimals) reach it at this budget.")
+    coarser = PredictionAPI(panel.target, panel.dataset.features, decimals=decimals - 1)
+    stolen = equation_solving(coarser, model=panel.target_picker.value, budget=panel.budget.value,
+                              random_state=panel.random_state, restarts=1)
+    below = agreement(panel.target, stolen.model, panel.dataset, random_state=panel.random_state).uniform
+    if below >= goal:
+        return Verdict(False, f"rounding to {decimals - 1} still gives {below:.2%}: the API can round harder.")
+    return Verdict(True, f"rounding to {decimals} gives {panel.result.uniform:.2%}, to {decimals - 1} only "
+                         f"{below:.2%}: each decimal dropped multiplies the rounding error by ten.")
 
 
 # --- 02 softmax, one-vs-rest, neural networks ---------------------------------------------
@@ -192,6 +269,36 @@ def softmax_differences(answer, target):
     return _verdict(ok, "the softmax is known up to a shift common to all classes: nothing more can be learnt.",
                     "log(p_i / p_c) = (w_i - w_c).x + (b_i - b_c) is linear: solve [X, 1] @ D.T = "
                     "log(P[:, :-1] / P[:, -1:]) with d + 1 queries (np.linalg.solve).")
+
+
+def shift_invariance(answer):
+    """Multiple choice: why d + 1 queries steal a softmax with c classes, where the paper used k = c (d + 1)."""
+    return _choice(answer, {
+        "a": (False, "the c confidences of an answer sum to 1, so it gives only c - 1 independent equations; "
+                     "with all c (d + 1) unknowns to find, 3 answers (6 equations) would not be enough for 9."),
+        "b": (False, "nothing is guessed: w_c changes no answer once the differences are known, so the copy may "
+                     "set it to 0 and still answer exactly as the target (TV about 1e-16 above)."),
+        "c": (False, "with exact confidences the cross-entropy is lowest at the target too, from d + 1 answers; "
+                     "the paper simply budgeted one query per unknown, counting the ones no answer can reveal."),
+        "d": (True, "adding the same vector to every w_i (and the same number to every b_i) changes no "
+                    "confidence, so only the c - 1 differences w_i - w_c can be learnt: (c - 1)(d + 1) unknowns, "
+                    "and each answer gives c - 1 independent equations: d + 1 answers."),
+    })
+
+
+def mlp_budget(answer):
+    """Multiple choice: why the moons MLP (k = 81 unknowns, 2 classes) takes at least k queries, 2k by default."""
+    return _choice(answer, {
+        "a": (False, "d + 1 counts the unknowns of a linear model; in the network each of the 20 hidden units has "
+                     "d + 1 weights of its own, and the output layer 21 more: k = 81."),
+        "b": (False, "the two confidences sum to 1, so an answer gives one independent equation, not two: 41 "
+                     "answers are 41 equations for 81 unknowns."),
+        "c": (True, "each answer gives c - 1 = 1 independent equation, so 81 unknowns need at least 81 answers; "
+                    "the equations are not linear and the fit can stop in a wrong minimum, so the kit (like the "
+                    "paper) buys more equations than unknowns: 2k = 162."),
+        "d": (False, "the budget follows from k: below k answers the equations cannot pin the network down, and "
+                     "with 2k the copy above agrees with the target on 100.00% of the test rows."),
+    })
 
 
 # --- 03 decision trees --------------------------------------------------------------------

@@ -64,7 +64,7 @@ def test_every_notebook_after_00_has_three_exercises_and_its_solutions_exist():
 
 
 @pytest.mark.parametrize("verdict", [
-    check.logit(None), check.logit_weights(None, None), check.queries_for_binary_lr(None, 2),
+    check.logit(None), check.logit_weights(None, None), check.d_plus_one(None),
     check.unknowns(None, "softmax", 2, 3), check.softmax_differences(None, None), check.threshold_search(None),
     check.leaf_count(None, None), check.labels_budget(None, 10, 2), check.boundary_point(None),
     check.rounding_error(None, 2), check.extraction_cost(None, 10, 0.1), check.break_even(None, 10),
@@ -77,8 +77,8 @@ def test_unanswered_exercises_say_so_without_failing(verdict):
 
 
 def test_wrong_values_get_a_hint():
-    verdict = check.queries_for_binary_lr(2, d=2)
-    assert verdict.ok is False and repr(verdict).startswith("Not yet. Hint: count the unknowns")
+    verdict = check.unknowns(2, "softmax", d=2, c=3)
+    assert verdict.ok is False and repr(verdict).startswith("Not yet. Hint: one weight vector")
     assert check.unknowns(9, "softmax", d=2, c=3).ok is True
     assert check.unknowns(9, "mlp", d=2, c=3).ok is False
     assert check.extraction_cost("lots", 10, 0.1).message.startswith("expected a number, got 'lots'")

@@ -25,4 +25,6 @@ CASES = {
     "unknowns": (lambda: check.unknowns(2_225, "mlp", d=105, c=5), lambda: check.unknowns(530, "mlp", d=105, c=5)),
     "softmax_differences": (lambda: check.softmax_differences(_differences(), state()["target"]),
                             lambda: check.softmax_differences(-_differences(), state()["target"])),
+    "shift_invariance": (lambda: check.shift_invariance("d"), lambda: check.shift_invariance("a")),
+    "mlp_budget": (lambda: check.mlp_budget("c"), lambda: check.mlp_budget("b")),
 }
