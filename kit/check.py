@@ -391,9 +391,9 @@ def lowd_meek_queries(predicted, dataset):
         searches = (d + 1) * (halvings + 2)
         return (f"Lowd-Meek runs d + 1 = {d + 1} line searches (a first boundary point, then one per weight), each "
                 f"{halvings} halvings plus 2 queries for its ends: {searches:,} queries. The other "
-                f"{measured - searches:,.0f} found a negative and a positive row to start from and retried steps "
-                "off the boundary that went too far. Like equation solving's d + 1, the cost grows in proportion "
-                f"to d, here {measured / (d + 1):.0f} times more (the paper: about 50).")
+                f"{measured - searches:,.0f} went to finding a negative and a positive row to start from (and to "
+                "retrying any step off the boundary that went too far). Like equation solving's d + 1 queries, the "
+                f"cost grows in proportion to d: here {measured / (d + 1):.0f} times theirs (the paper: about 50).")
 
     return _prediction(predicted, run, close=lambda p, m: m / 1.5 <= p <= 1.5 * m, explain=explain)
 
