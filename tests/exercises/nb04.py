@@ -2,6 +2,7 @@
 
 from functools import cache
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 import kit
@@ -46,9 +47,14 @@ def _smallest_lowd_meek_budget():
     raise AssertionError("Lowd-Meek never reached 99% on moons")
 
 
-def _lowd_meek_panel(budget):
-    return ExtractionPanel(dataset="moons", target="logreg", output="label", attack="Lowd-Meek", budget=budget,
-                           attacks={name: ATTACKS[name] for name in ("Lowd-Meek", "retraining (adaptive)")})
+def _lowd_meek_budget(budget):
+    """The panel task's verdict for a panel left at ``budget`` (its figure closed after)."""
+    panel = ExtractionPanel(dataset="moons", target="logreg", output="label", attack="Lowd-Meek", budget=budget,
+                            attacks={name: ATTACKS[name] for name in ("Lowd-Meek", "retraining (adaptive)")})
+    try:
+        return check.lowd_meek_budget(panel)
+    finally:
+        plt.close(panel.figure)
 
 
 CASES = {
@@ -60,6 +66,6 @@ CASES = {
     "lowd_meek_queries": (lambda: check.lowd_meek_queries(_lowd_meek_queries(), kit.load_dataset("moons")),
                           lambda: check.lowd_meek_queries(3, kit.load_dataset("moons"))),
     "labels_cost": (lambda: check.labels_cost("a"), lambda: check.labels_cost("b")),
-    "lowd_meek_budget": (lambda: check.lowd_meek_budget(_lowd_meek_panel(_smallest_lowd_meek_budget())),
-                         lambda: check.lowd_meek_budget(_lowd_meek_panel(_smallest_lowd_meek_budget() + 1))),
+    "lowd_meek_budget": (lambda: _lowd_meek_budget(_smallest_lowd_meek_budget()),
+                         lambda: _lowd_meek_budget(_smallest_lowd_meek_budget() + 1)),
 }
