@@ -14,9 +14,11 @@ import numpy as np
 from scipy.special import expit
 
 from .api import PredictionAPI
+from .attacks import lowd_meek, path_finding
 from .attacks.equations import equation_solving
 from .features import Feature
 from .metrics import agreement
+from .targets import train_target
 
 
 class Verdict:
@@ -341,6 +343,89 @@ def leaf_count(answer, target):
                    hint="each leaf has its own identifier: count the distinct ids in the log's nodes.")
 
 
+def precision_cost(predicted, target, dataset):
+    """Predict, then run: the queries top-down path finding needs at epsilon 1e-6 (it used some at 1e-3).
+
+    The check steals ``target`` (a tree trained on ``dataset``) at both precisions, through a fresh API.
+    """
+    def queries(epsilon):
+        api = PredictionAPI(target, dataset.features, output="leaf")
+        return path_finding(api, method="top-down", epsilon=epsilon).queries
+
+    def explain(measured):
+        coarse = queries(1e-3)
+        return (f"From epsilon 1e-3 ({coarse} queries) to 1e-6, each line search needs log2(1000), about 10, more "
+                f"halvings, not 1,000 times more queries: {measured - coarse:.0f} more in all, about "
+                f"{(measured - coarse) / 10:.0f} line searches of 10 more queries each. Binary search makes "
+                "precision cheap: its cost grows with log(1 / epsilon).")
+
+    return _prediction(predicted, lambda: queries(1e-6), close=lambda p, m: abs(p - m) <= 0.25 * m,
+                       explain=explain)
+
+
+def bigml_ids(choice):
+    """Multiple choice: why top-down finds all the Iris tree's leaves though two share BigML's identifier."""
+    return _choice(choice, {
+        "a": (False, "no: with node_ids='bigml' the API gives the pair (label, confidence) and nothing else; "
+                     "look at stolen.log.nodes."),
+        "b": (True, "yes: a point is a known leaf only if it lies in a box already found with that identifier "
+                    "(the leaf's predicates hold), so a second leaf with the same identifier elsewhere is new. "
+                    "The paper's Algorithm 1 does the same."),
+        "c": (False, "no: BigML's confidence depends only on the leaf's class shares and its number of training "
+                     "rows; two pure leaves of 2 rows each have the same confidence to every decimal."),
+        "d": (False, "no: it matters. If the walk along a feature trusted identifiers alone, it would merge two "
+                     "leaves with the same identifier into one box, across any leaf of another class between "
+                     "them; the copy would answer wrongly there (the paper's Steak tree: 92% bottom-up)."),
+    })
+
+
+def _smallest_budget(panel, *, dataset, target, attack, goal, steal):
+    """A panel task: is the panel at the smallest budget where ``attack`` reaches ``goal`` test agreement?
+
+    ``steal(target, features, budget, random_state) -> Extraction`` reruns the attack through
+    the kit with one query fewer, which must miss the goal.  Returns a Verdict when the panel
+    is not there yet (what to change), else None.
+    """
+    asked = {"data set": (dataset, panel.dataset_picker.value), "target": (target, panel.target_picker.value),
+             "attack": (attack, panel.attack_picker.value)}
+    for name, (wanted, shown) in asked.items():
+        if shown != wanted:
+            return Verdict(False, f"set the panel's {name} to {wanted!r} (it shows {shown!r}).")
+    budget = panel.budget.value
+    if panel.result is None:
+        return Verdict(False, f"no stolen model at {budget} queries ({panel.message}): raise the budget.")
+    if panel.result.test < goal:
+        return Verdict(False, f"at {budget} queries 1-R_test is {panel.result.test:.2%}, under {goal:.0%}: "
+                              "raise the budget.")
+    try:
+        fewer = steal(panel.target, panel.dataset.features, budget - 1, panel.random_state)
+        below = agreement(panel.target, fewer.model, panel.dataset).test
+    except ValueError:  # too few queries for the attack to run at all
+        below = 0.0
+    if below >= goal:
+        return Verdict(False, f"{budget - 1} queries reach {below:.2%} too: lower the budget.")
+    return None
+
+
+def tree_budget(panel):
+    """Panel task: the smallest budget at which top-down path finding agrees with the circles tree on 99% of
+    test rows."""
+    def steal(target, features, budget, random_state):
+        api = PredictionAPI(target, features, output="leaf")
+        return path_finding(api, method="top-down", budget=budget, random_state=random_state)
+
+    failure = _smallest_budget(panel, dataset="circles", target="tree", attack="path finding (top-down)",
+                               goal=0.99, steal=steal)
+    if failure is not None:
+        return failure
+    stolen = panel.extraction
+    return Verdict(True, f"{stolen.queries} queries, one fewer misses. The attack stopped with a pruned tree of "
+                         f"{stolen.model.n_leaves} leaves (the target has {_final(panel.target).get_n_leaves()}): "
+                         "the nodes it had not split yet answer with their majority class, and the leaves still "
+                         "missing cover few test rows. Mapping the whole tree takes more queries (the readout at "
+                         "the default budget shows how many).")
+
+
 # --- 04 labels only -----------------------------------------------------------------------
 
 
@@ -393,6 +478,66 @@ class _HiddenLine:
         except (TypeError, ValueError):
             return None
         return float(abs(x @ self.w + self.b) / np.linalg.norm(self.w))
+
+
+_LOWD_MEEK_EPSILON = 1e-9  # the attack's default line-search precision
+
+
+def lowd_meek_queries(predicted, dataset):
+    """Predict, then run: the queries Lowd-Meek needs on a binary LR target of ``dataset`` (continuous features).
+
+    The check trains the target (``train_target(dataset, "logreg")``) and steals it through a labels-only API.
+    """
+    def run():
+        target = train_target(dataset, "logreg")
+        return lowd_meek(PredictionAPI(target, dataset.features, output="label"), epsilon=_LOWD_MEEK_EPSILON).queries
+
+    def explain(measured):
+        d, halvings = dataset.n_encoded, int(np.ceil(np.log2(1 / _LOWD_MEEK_EPSILON)))
+        searches = (d + 1) * (halvings + 2)
+        return (f"Lowd-Meek runs d + 1 = {d + 1} line searches (a first boundary point, then one per weight), each "
+                f"{halvings} halvings plus 2 queries for its ends: {searches:,} queries. The other "
+                f"{measured - searches:,.0f} went to finding a negative and a positive row to start from (and to "
+                "retrying any step off the boundary that went too far). Like equation solving's d + 1 queries, the "
+                f"cost grows in proportion to d: here {measured / (d + 1):.0f} times theirs (the paper: about 50).")
+
+    return _prediction(predicted, run, close=lambda p, m: m / 1.5 <= p <= 1.5 * m, explain=explain)
+
+
+def labels_cost(choice):
+    """Multiple choice: why labels-only attacks need many times k queries when equation solving needs k."""
+    return _choice(choice, {
+        "a": (True, "yes: a confidence p gives logit(p) = w.x + b, one exact equation in the unknowns, so k "
+                    "queries fix k unknowns. A label says only on which side of the boundary x lies, an "
+                    "inequality: it narrows the boundaries still possible (at best by half) but never pins one, "
+                    "so precision costs more queries, about log2(1 / epsilon) per unknown for Lowd-Meek."),
+        "b": (False, "no: the API is deterministic and asking the same row again gives the same label; there is "
+                     "no noise to average out, only too little information in each answer."),
+        "c": (False, "no: the price per query is the same; what grows is the number of queries."),
+        "d": (False, "no: the copy here is a logistic regression like the target; even in the right model class, "
+                     "labels leave the weights known only up to a factor and the boundary only to within the "
+                     "queries' precision."),
+    })
+
+
+def lowd_meek_budget(panel):
+    """Panel task: the smallest budget at which Lowd-Meek agrees with the moons logistic regression on 99% of
+    test rows."""
+    def steal(target, features, budget, random_state):
+        api = PredictionAPI(target, features, output="label")
+        return lowd_meek(api, budget=budget, random_state=random_state)
+
+    failure = _smallest_budget(panel, dataset="moons", target="logreg", attack="Lowd-Meek", goal=0.99,
+                               steal=steal)
+    if failure is not None:
+        return failure
+    budget = panel.budget.value
+    return Verdict(True, f"{budget} queries, one fewer misses. Lowd-Meek's 3 line searches (a boundary point, then "
+                         f"one per weight) share the budget: each gets only about {(budget - 2) // 3 - 2} halvings, "
+                         "so the boundary is placed roughly, which is enough for 99% of test rows but not for all "
+                         "(raise the budget until the readout says 100.00% on uniform rows). Now switch to adaptive "
+                         "retraining at the same budget: a rough copy is cheap; exactness is what Lowd-Meek's "
+                         "queries buy.")
 
 
 # --- 05 countermeasures and economics -----------------------------------------------------

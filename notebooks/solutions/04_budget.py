@@ -1,4 +1,4 @@
 from kit import check
 
-answer = 50 * (108 + 1)  # alpha times the unknowns of binary LR
-check.labels_budget(answer, alpha=50, d=108)
+my_budget = 50 * (108 + 1)  # alpha times the unknowns of binary LR
+check.labels_budget(my_budget, alpha=50, d=108)
