@@ -90,10 +90,10 @@ def test_plot_shows_disagreement_and_updates_in_place(moons, moons_logreg):
     tree = kit.train_target(moons, "tree", max_depth=2)
     plot = kit.plot_boundaries(moons_logreg, None, moons, resolution=50)
     assert np.isnan(plot.update(None)) and plot.stolen_regions is None
-    assert np.isfinite(plot._disagreement.get_array().data).all()  # a masked image still gets normalised
+    assert np.isfinite(plot.disagreement_shading.get_array().data).all()  # a masked image still gets normalised
     share = plot.update(tree, moons.X_train[:7])
     assert 0 < share < 0.5
-    assert plot._queries.get_offsets().shape == (7, 2)
+    assert plot.query_marks.get_offsets().shape == (7, 2)
     axes_children = len(plot.ax.get_children())
     assert plot.update(moons_logreg, np.empty((0, 2))) == 0.0
     assert len(plot.ax.get_children()) == axes_children  # artists replaced, not piled up

@@ -24,7 +24,7 @@ def panel():
 
 
 def query_count(panel):
-    return len(panel.plot._queries.get_offsets())
+    return len(panel.plot.query_marks.get_offsets())
 
 
 def test_the_panel_has_the_classes_the_browser_tests_look_for(panel):
