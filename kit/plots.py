@@ -27,6 +27,7 @@ OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "
 
 REGION_ALPHA = 0.4
 DISAGREEMENT_COLOUR = "#333333"
+DISAGREEMENT_ALPHA = 0.55
 TARGET_STYLE = {"colors": "#000000", "linewidths": 3.5, "capstyle": "round"}
 """The target's boundary: solid, thick, dark."""
 STOLEN_COLOUR = OKABE_ITO[3]
@@ -58,8 +59,13 @@ def _boundary_lines(xs, ys, regions, n_classes):
 
 
 def _shading(where):
-    """An image that is opaque where ``where`` is true and masked elsewhere."""
-    return np.ma.masked_array(np.ones(where.shape), mask=~where)
+    """An RGBA image in the disagreement colour where ``where`` is true, transparent elsewhere.
+
+    Ready-made colours, so that a redraw does not normalise and colour-map the grid again.
+    """
+    image = np.zeros((*where.shape, 4), dtype=np.uint8)
+    image[where] = [*(int(DISAGREEMENT_COLOUR[i:i + 2], 16) for i in (1, 3, 5)), round(255 * DISAGREEMENT_ALPHA)]
+    return image
 
 
 class BoundaryPlot:
@@ -105,10 +111,7 @@ class BoundaryPlot:
         image = {"extent": self.extent, "origin": "lower", "aspect": "auto", "interpolation": "nearest"}
         ax.imshow(self.target_regions, cmap=ListedColormap(colours), vmin=0, vmax=len(colours) - 1,
                   alpha=REGION_ALPHA, **image)
-        self.disagreement_shading = ax.imshow(
-            _shading(np.zeros(xx.shape, dtype=bool)), cmap=ListedColormap([DISAGREEMENT_COLOUR]), vmin=0, vmax=1,
-            alpha=0.55, **image,
-        )
+        self.disagreement_shading = ax.imshow(_shading(np.zeros(xx.shape, dtype=bool)), **image)
         rows = np.random.default_rng(0).permutation(len(dataset.X_test))[:DATA_SHOWN]
         true_class = _class_index(dataset.y_test[rows], self.classes)
         self.data_points = ax.scatter(*dataset.X_test[rows].T, s=12, c=np.array(colours)[true_class],
@@ -141,7 +144,7 @@ class BoundaryPlot:
             Line2D([], [], color=TARGET_STYLE["colors"], lw=TARGET_STYLE["linewidths"], label="target boundary"),
             Line2D([], [], color=STOLEN_COLOUR, lw=STOLEN_STYLE["linewidths"], ls=STOLEN_STYLE["linestyles"],
                    path_effects=STOLEN_STYLE["path_effects"], label="stolen boundary"),
-            Patch(color=DISAGREEMENT_COLOUR, alpha=0.55, label="they disagree"),
+            Patch(color=DISAGREEMENT_COLOUR, alpha=DISAGREEMENT_ALPHA, label="they disagree"),
             Line2D([], [], color="#000000", marker="x", ls="", label="queries"),
         ]
         if self.data_points.get_visible():
@@ -164,6 +167,12 @@ class BoundaryPlot:
         float
             The fraction of the grid where target and stolen model disagree (NaN without one).
         """
+        self.set_stolen(stolen)
+        self.set_queries(queries)
+        return self.disagreement
+
+    def set_stolen(self, stolen):
+        """Show the boundary of another stolen model (None: none) and where it disagrees with the target."""
         if stolen is None:
             self.stolen_regions = None
             differ = np.zeros(self.target_regions.shape, dtype=bool)
@@ -174,9 +183,12 @@ class BoundaryPlot:
             self.stolen_boundary.set_segments(self._borders(self.stolen_regions))
         self.disagreement = float(differ.mean()) if stolen is not None else float("nan")
         self.disagreement_shading.set_data(_shading(differ))
+        self.disagreement_shading.set_visible(bool(differ.any()))  # nothing to draw when they agree
+
+    def set_queries(self, queries):
+        """Mark other query points (an array of shape (n, 2), a QueryLog, or None for none)."""
         points = np.empty((0, 2)) if queries is None else np.asarray(getattr(queries, "X", queries), dtype=float)
         self.query_marks.set_offsets(points.reshape(-1, 2))
-        return self.disagreement
 
     @property
     def moving_artists(self):
@@ -211,6 +223,11 @@ class LiveFigure:
         for artist in self.moving:
             artist.set_animated(True)
 
+    @property
+    def needs_full_draw(self):
+        """True until a full draw has saved the picture behind the moving artists."""
+        return self._background is None
+
     def _on_draw(self, event):
         if event.canvas.is_saving():
             return  # savefig paints animated artists itself, at its own size
@@ -224,7 +241,7 @@ class LiveFigure:
     def show(self, full=False):
         """Show the figure's current state; ``full=True`` after changing anything but the moving artists."""
         canvas = self.figure.canvas
-        if full or self._background is None:
+        if full or self.needs_full_draw:
             self._background = None
             canvas.draw_idle()
             return

@@ -255,7 +255,7 @@ class ExtractionPanel(widgets.VBox):
         for control in (self.budget, self.decimals, self.output_kind):
             control.observe(self._on_setting, "value")
         self.service.observe(lambda _: self._show_readout(), "value")
-        self.show_queries.observe(lambda _: self._redraw(), "value")
+        self.show_queries.observe(self._on_show_queries, "value")
         self.show_data.observe(self._on_show_data, "value")
         self.sweep_button.on_click(lambda _: self.sweep())
         pickers = widgets.HBox([self.dataset_picker, self.target_picker, self.attack_picker])
@@ -350,7 +350,9 @@ class ExtractionPanel(widgets.VBox):
         stolen = None if self.extraction is None else self.extraction.model
         self.result = None if stolen is None else agreement(self.target, stolen, self.dataset,
                                                             random_state=self.random_state)
-        self._redraw()
+        self._mark_current()
+        self.plot.update(stolen, self._queries_shown())
+        self._render()
         self._show_readout()
 
     def _fail(self, message):
@@ -360,15 +362,13 @@ class ExtractionPanel(widgets.VBox):
 
     # --- the views ----------------------------------------------------------------------
 
-    def _redraw(self):
-        """Show the latest stolen model and its queries on the boundary plot (no new queries)."""
-        if self.target is None:
-            return
-        stolen = None if self.extraction is None else self.extraction.model
-        queries = self.extraction.log.X if self.extraction is not None and self.show_queries.value else None
-        self._mark_current()
-        self.plot.update(stolen, queries)
-        self._render()
+    def _on_show_queries(self, _change):
+        if self.target is not None:
+            self.plot.set_queries(self._queries_shown())
+            self._render()
+
+    def _queries_shown(self):
+        return self.extraction.log.X if self.extraction is not None and self.show_queries.value else None
 
     def _render(self):
         """Push the figure to the page: only the moving artists, unless something else changed since.
