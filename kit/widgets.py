@@ -62,11 +62,14 @@ class AttackChoice:
     output : str or None
         The API output the attack needs whatever the toggle says ("leaf" for path
         finding), or None to follow the output-kind toggle.
+    runs : int
+        How many times (seeds) the error-vs-budget sweep runs it at each budget: fewer for slow attacks.
     """
 
     run: Callable
     budgets: tuple
     output: str | None = None
+    runs: int = 5
 
 
 def _equation_solving(api, kind, budget, random_state):
@@ -107,7 +110,7 @@ ATTACKS = {
     "Lowd-Meek (polynomial kernel)": AttackChoice(_lowd_meek_poly, (10, 300, 150)),
     "retraining (uniform)": AttackChoice(_retraining("uniform"), (10, 1000, 100)),
     "retraining (line search)": AttackChoice(_retraining("line-search"), (10, 1000, 100)),
-    "retraining (adaptive)": AttackChoice(_retraining("adaptive"), (10, 1000, 100)),
+    "retraining (adaptive)": AttackChoice(_retraining("adaptive"), (10, 1000, 100), runs=3),
 }
 """The attacks the panel offers, by the name shown in its picker."""
 
@@ -441,16 +444,17 @@ class ExtractionPanel(widgets.VBox):
             self.sweep_points = []
             self._draw_sweep(SWEEP_PROMPT)
 
-    def sweep(self, n_budgets=6, runs=3):
+    def sweep(self, n_budgets=6, runs=None):
         """Steal again at ``n_budgets`` budgets across the slider's range, ``runs`` times each (seeds
-        ``random_state``, ``random_state + 1``, ...); plot the mean R_test and R_unif with a band from
-        the lowest to the highest run, since one run at a budget can be lucky or unlucky.
+        ``random_state``, ``random_state + 1``, ...; None: the attack's ``runs``); plot the mean R_test
+        and R_unif with a band from the lowest to the highest run, since one run can be lucky or unlucky.
 
         Returns
         -------
         list of SweepPoint
             One for each budget at which at least one run succeeded (also kept as ``sweep_points``).
         """
+        runs = self.attacks[self.attack_picker.value].runs if runs is None else runs
         for name, value in (("n_budgets", n_budgets), ("runs", runs)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")

@@ -121,7 +121,8 @@ def test_the_sweep_averages_several_runs_per_budget_and_draws_their_spread(panel
     assert panel.sweep_points == [] and len(panel._sweep_test.get_xdata()) == 0 and panel._sweep_bands == []
 
 
-def test_the_sweep_checks_its_arguments(panel):
+def test_the_sweep_runs_the_attacks_own_number_of_times_unless_told(panel):
+    assert {point.runs for point in panel.sweep(n_budgets=2)} == {kit.widgets.ATTACKS["equation solving"].runs} == {5}
     with pytest.raises(ValueError, match="runs must be a positive integer, got 0"):
         panel.sweep(runs=0)
 
