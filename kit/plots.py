@@ -276,7 +276,9 @@ def plot_boundaries(target, stolen, dataset, *, queries=None, ax=None, resolutio
         Keep it to update the picture in place: ``plot.update(stolen, queries)``, then draw the figure.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.6, 4.6), layout="constrained")
+        figure, ax = plt.subplots(figsize=(6.6, 4.6), layout="constrained")
+        if hasattr(figure.canvas, "header_visible"):  # ipympl: no "Figure 1" above the picture
+            figure.canvas.header_visible = False
     plot = BoundaryPlot(target, dataset, ax, resolution, data=data)
     plot.update(stolen, queries)
     return plot

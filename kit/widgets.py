@@ -248,7 +248,7 @@ class ExtractionPanel(widgets.VBox):
         self.readout = _styled(widgets.HTML(), "kit-readout")
         with plt.ioff():
             self.figure, (self._boundary_ax, self.sweep_ax) = plt.subplots(
-                1, 2, figsize=(10, 4), width_ratios=(1.5, 1), layout="constrained")
+                1, 2, figsize=(9, 4), width_ratios=(1.5, 1), layout="constrained")
         self.figure_view = _figure_view(self.figure)
         self.live = LiveFigure(self.figure)
         self._setup_sweep_axes()
@@ -428,10 +428,10 @@ class ExtractionPanel(widgets.VBox):
         ax.set_ylim(0, 1)
         ax.set_xlabel("queries")
         ax.set_ylabel("error (1 - agreement)")
-        ax.set_title(SWEEP_PROMPT, fontsize="medium")
         spread = Patch(color="#888888", alpha=0.3, label="lowest to highest run")
-        ax.legend(handles=[self._sweep_test, self._sweep_uniform, spread, self._current], loc="upper right",
-                  fontsize="small")
+        self._sweep_key = ax.legend(  # above the curves, where it hides none of them
+            handles=[self._sweep_test, self._sweep_uniform, spread, self._current], ncols=2, loc="lower center",
+            bbox_to_anchor=(0.5, 1.0), fontsize="small", frameon=False, title=SWEEP_PROMPT, title_fontsize="medium")
 
     def _mark_current(self):
         if self.result is None:
@@ -461,7 +461,7 @@ class ExtractionPanel(widgets.VBox):
         budgets = np.unique(np.geomspace(self.budget.min, self.budget.max, n_budgets).astype(int))
         points = (self._sweep_point(budget, runs) for budget in budgets.tolist())
         self.sweep_points = [point for point in points if point is not None]
-        self._draw_sweep(f"{self.attack_picker.value}: error vs budget, {runs} runs each")
+        self._draw_sweep(f"error vs budget ({runs} runs each)")
         self._render()
         return self.sweep_points
 
@@ -492,7 +492,7 @@ class ExtractionPanel(widgets.VBox):
                 low, high = np.array([getattr(point, f"{error}_range") for point in self.sweep_points]).T
                 self._sweep_bands.append(self.sweep_ax.fill_between(queries, low, high, color=line.get_color(),
                                                                     alpha=0.25, linewidth=0))
-        self.sweep_ax.set_title(title, fontsize="medium")
+        self._sweep_key.set_title(title)
         self._full_draw = True
 
 

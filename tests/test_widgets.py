@@ -115,7 +115,7 @@ def test_the_sweep_averages_several_runs_per_budget_and_draws_their_spread(panel
     assert any(point.test_range[0] < point.test_range[1] for point in points)  # the seeds differ at 0 decimals
     assert list(panel._sweep_test.get_xdata()) == [20, 400]
     assert list(panel._sweep_test.get_ydata()) == [point.test for point in points]
-    assert len(panel._sweep_bands) == 2 and "4 runs each" in panel.sweep_ax.get_title()
+    assert len(panel._sweep_bands) == 2 and "4 runs each" in panel._sweep_key.get_title().get_text()
     assert panel.sweep_ax.get_xscale() == "log" and panel.sweep_ax.get_yscale() == "symlog"
     panel.decimals.value = 2
     assert panel.sweep_points == [] and len(panel._sweep_test.get_xdata()) == 0 and panel._sweep_bands == []
