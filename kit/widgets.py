@@ -415,7 +415,9 @@ class ExtractionPanel(widgets.VBox):
         if share == 0:
             return ("<div class='kit-coincide'><b>The stolen boundary lies on the target's:</b> they agree on every "
                     "point of the picture (the yellow dashes run along the dark line).</div>")
-        return f"<div><b>they disagree</b> on {share:.2%} of the picture (dark shading)</div>"
+        points = self.plot.target_regions.size
+        return (f"<div><b>they disagree</b> on {round(share * points):,} of the picture's {points:,} points "
+                f"({share:.2%}, dark shading)</div>")
 
     def _setup_sweep_axes(self):
         ax = self.sweep_ax

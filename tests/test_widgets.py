@@ -133,7 +133,8 @@ def test_the_readout_says_when_the_stolen_boundary_lies_on_the_targets(panel):
     panel.budget.value = 3
     panel.decimals.value = 0
     assert panel.plot.disagreement > 0 and "lies on the target's" not in panel.readout.value
-    assert f"they disagree</b> on {panel.plot.disagreement:.2%} of the picture" in panel.readout.value
+    differ = int((panel.plot.stolen_regions != panel.plot.target_regions).sum())
+    assert f"they disagree</b> on {differ:,} of the picture's 3,600 points" in panel.readout.value
 
 
 def test_redraw_only_changes_neither_steal_nor_recompute_nor_draw_everything(panel):
