@@ -33,7 +33,11 @@ WATCH_PIXELS = """canvas => {
     const context = canvas.getContext("2d");
     const pixels = () => new Uint32Array(context.getImageData(0, 0, canvas.width, canvas.height).data.buffer);
     const before = pixels();
-    const changed = () => pixels().some((value, i) => value !== before[i]);
+    const changed = () => {
+        const now = pixels();
+        for (let i = 0; i < now.length; i++) if (now[i] !== before[i]) return true;
+        return false;
+    };
     window.kitLatency = new Promise((resolve, reject) => {
         document.addEventListener("keydown", event => {
             const pressed = event.timeStamp;

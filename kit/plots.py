@@ -264,7 +264,8 @@ def plot_boundaries(target, stolen, dataset, *, queries=None, ax=None, resolutio
     queries : array of shape (n, 2), QueryLog or None
         Points the attack sent, drawn as crosses.
     ax : matplotlib Axes or None
-        Where to draw (a new figure with constrained layout if None).
+        Where to draw (a new figure with constrained layout if None).  The key sits to the right of
+        the axes: give their figure ``layout="constrained"`` so that it is not cut off.
     resolution : int
         Grid points per axis.
     data : bool
