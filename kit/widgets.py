@@ -319,12 +319,6 @@ class ExtractionPanel(widgets.VBox):
         return PredictionAPI(self.target, self.dataset.features, output=self._output(), decimals=decimals,
                              budget=budget, price_per_query=price)
 
-    def _on_show_data(self, change):
-        if self.target is not None:
-            self.plot.show_data(change["new"])
-            self._full_draw = True
-            self._render()
-
     def _steal(self, budget, random_state):
         """Run the chosen attack with ``budget`` queries; (extraction, None) or (None, why it failed)."""
         choice = self.attacks[self.attack_picker.value]
@@ -368,6 +362,12 @@ class ExtractionPanel(widgets.VBox):
     def _on_show_queries(self, _change):
         if self.target is not None:
             self.plot.set_queries(self._queries_shown())
+            self._render()
+
+    def _on_show_data(self, change):
+        if self.target is not None:
+            self.plot.show_data(change["new"])
+            self._full_draw = True
             self._render()
 
     def _queries_shown(self):
