@@ -1,31 +1,33 @@
 """The interactive panel every notebook reuses: steal a 2-D model and watch it happen.
 
 Pick a data set, a secret target and an attack; move the query budget, the API's
-confidence rounding and its output kind; see the target's regions (solid boundary),
-the stolen boundary (dashed), where they disagree, the queries sent, and a readout of
-queries, dollars at a 2016 price, 1-R_test and 1-R_unif (paper section 3).  A second
-view plots error against budget, as the paper's figures do.
+confidence rounding and its output kind; see the target's regions (solid dark boundary),
+the stolen boundary (yellow dashes drawn over it), where they disagree, the queries sent,
+and a readout of queries, dollars at a 2016 price, 1-R_test and 1-R_unif (paper section 3).
+A second view plots error against budget, averaged over several runs, as the paper's figures do.
 
-Run ``%matplotlib widget`` first for a live (ipympl) figure; with other backends the
-figure is shown as a picture that is re-rendered after each change.
+Run ``%matplotlib widget`` first for a live (ipympl) figure: a change redraws only the
+artists that move (:class:`kit.plots.LiveFigure`).  With other backends the figure is
+shown as a picture that is re-rendered after each change.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import Patch
 
 from .api import BudgetExceeded, PredictionAPI
 from .attacks import lowd_meek, lowd_meek_poly, path_finding, retraining
 from .attacks.equations import equation_solving
 from .data import load_dataset
 from .metrics import agreement
-from .plots import OKABE_ITO, plot_boundaries
+from .plots import OKABE_ITO, LiveFigure, plot_boundaries
 from .targets import train_target
 
 PANEL_DATASETS = ("circles", "moons", "blobs")
@@ -44,6 +46,8 @@ DECIMALS = ("none", *range(11))
 
 OUTPUTS = (("probabilities", "proba"), ("labels", "label"))
 
+SWEEP_PROMPT = "error vs budget: press the button"
+
 
 @dataclass(frozen=True)
 class AttackChoice:
@@ -58,11 +62,14 @@ class AttackChoice:
     output : str or None
         The API output the attack needs whatever the toggle says ("leaf" for path
         finding), or None to follow the output-kind toggle.
+    runs : int
+        How many times (seeds) the error-vs-budget sweep runs it at each budget: fewer for slow attacks.
     """
 
     run: Callable
     budgets: tuple
     output: str | None = None
+    runs: int = 5
 
 
 def _equation_solving(api, kind, budget, random_state):
@@ -103,9 +110,36 @@ ATTACKS = {
     "Lowd-Meek (polynomial kernel)": AttackChoice(_lowd_meek_poly, (10, 300, 150)),
     "retraining (uniform)": AttackChoice(_retraining("uniform"), (10, 1000, 100)),
     "retraining (line search)": AttackChoice(_retraining("line-search"), (10, 1000, 100)),
-    "retraining (adaptive)": AttackChoice(_retraining("adaptive"), (10, 1000, 100)),
+    "retraining (adaptive)": AttackChoice(_retraining("adaptive"), (10, 1000, 100), runs=3),
 }
 """The attacks the panel offers, by the name shown in its picker."""
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """The error at one budget of :meth:`ExtractionPanel.sweep`, over several runs of the attack.
+
+    Attributes
+    ----------
+    budget : int
+        The budget each run was given.
+    queries : float
+        Queries the runs used, on average.
+    test, uniform : float
+        Mean R_test and R_unif (1 - agreement) over the runs.
+    test_range, uniform_range : tuple of float
+        Their lowest and highest values over the runs (the band drawn around the mean).
+    runs : int
+        Runs whose attack succeeded (each with its own seed).
+    """
+
+    budget: int
+    queries: float
+    test: float
+    uniform: float
+    test_range: tuple = field(repr=False)
+    uniform_range: tuple = field(repr=False)
+    runs: int
 
 
 def _figure_view(figure):
@@ -145,21 +179,36 @@ class ExtractionPanel(widgets.VBox):
         Seeds the data split, the target's training and the attack.
     resolution : int
         Grid points per axis of the boundary plot.
+    data : bool
+        Show a sample of the test rows, coloured by true class, at first.
 
     Attributes
     ----------
     extraction : Extraction or None
-        The latest attack's result (None if it failed; ``message`` says why).
+        The latest attack's result: ``extraction.queries``, ``extraction.cost``, ``extraction.model``
+        (None if the attack failed; ``message`` says why).
     result : Agreement or None
-        Its agreement with the target.
+        Its agreement with the target: ``result.test`` is 1-R_test, ``result.uniform`` is 1-R_unif.
+    message : str or None
+        Why there is no stolen model, when there is none.
+    dataset, target : Dataset, fitted estimator
+        What is attacked (``target`` is None if the kind cannot be trained on the data set).
+    budget, decimals, output_kind, service, show_queries, show_data : ipywidgets controls
+        Their ``value`` is the current setting: ``budget.value`` queries, ``decimals.value`` ("none" or
+        0-10), ``output_kind.value`` ("proba" or "label").
+    dataset_picker, target_picker, attack_picker : ipywidgets.Dropdown
+        ``attack_picker.value`` names the attack.
     plot : BoundaryPlot
-        The boundary view (``plot.stolen_regions``, ``plot._queries``).
+        The boundary view: ``plot.disagreement`` is the share of the picture where the two models
+        differ (0: the stolen boundary lies on the target's), ``plot.stolen_regions`` the stolen labels.
+    sweep_points : list of SweepPoint
+        The last error-vs-budget sweep (empty until the button is pressed, and after any change).
     """
 
     def __init__(self, *, dataset="moons", target="logreg", attack=None,
                  targets=("logreg", "softmax", "ovr", "mlp", "tree", "rbf-svm", "poly-svm", "kernel-logreg"),
                  attacks=None, budget=None, decimals="none", output="proba", service="Amazon ($0.10 per 1,000)",
-                 random_state=0, resolution=200):
+                 random_state=0, resolution=200, data=False):
         self.attacks = dict(ATTACKS if attacks is None else attacks)
         attack = next(iter(self.attacks), None) if attack is None else attack
         _check_choice("dataset", dataset, PANEL_DATASETS)
@@ -173,6 +222,9 @@ class ExtractionPanel(widgets.VBox):
         self._datasets, self._targets = {}, {}
         self._quiet = False
         self.extraction = self.result = self.message = None
+        self.sweep_points = []
+        self._sweep_bands = []
+        self._full_draw = True
         self.dataset_picker = _styled(widgets.Dropdown(options=PANEL_DATASETS, value=dataset, description="data"),
                                       "kit-dataset")
         self.target_picker = _styled(widgets.Dropdown(options=targets, value=target, description="target"),
@@ -188,12 +240,17 @@ class ExtractionPanel(widgets.VBox):
                                    "kit-output")
         self.service = _styled(widgets.Dropdown(options=list(SERVICES), value=service, description="price"),
                                "kit-service")
-        self.show_queries = _styled(widgets.Checkbox(value=True, description="show queries"), "kit-show-queries")
+        self.show_queries = _styled(widgets.Checkbox(value=True, description="show queries", indent=False),
+                                    "kit-show-queries")
+        self.show_data = _styled(widgets.Checkbox(value=data, description="show data", indent=False),
+                                 "kit-show-data")
         self.sweep_button = _styled(widgets.Button(description="error vs budget", icon="line-chart"), "kit-sweep")
         self.readout = _styled(widgets.HTML(), "kit-readout")
         with plt.ioff():
-            self.figure, (self._boundary_ax, self.sweep_ax) = plt.subplots(1, 2, figsize=(10, 4.4))
+            self.figure, (self._boundary_ax, self.sweep_ax) = plt.subplots(
+                1, 2, figsize=(9, 4), width_ratios=(1.5, 1), layout="constrained")
         self.figure_view = _figure_view(self.figure)
+        self.live = LiveFigure(self.figure)
         self._setup_sweep_axes()
         self.dataset_picker.observe(self._on_target, "value")
         self.target_picker.observe(self._on_target, "value")
@@ -201,11 +258,12 @@ class ExtractionPanel(widgets.VBox):
         for control in (self.budget, self.decimals, self.output_kind):
             control.observe(self._on_setting, "value")
         self.service.observe(lambda _: self._show_readout(), "value")
-        self.show_queries.observe(lambda _: self._redraw(), "value")
+        self.show_queries.observe(self._on_show_queries, "value")
+        self.show_data.observe(self._on_show_data, "value")
         self.sweep_button.on_click(lambda _: self.sweep())
         pickers = widgets.HBox([self.dataset_picker, self.target_picker, self.attack_picker])
         api_controls = widgets.HBox([self.budget, self.decimals, self.output_kind])
-        view_controls = widgets.HBox([self.service, self.show_queries, self.sweep_button])
+        view_controls = widgets.HBox([self.service, self.show_queries, self.show_data, self.sweep_button])
         super().__init__([pickers, api_controls, view_controls, self.readout, self.figure_view])
         self.add_class("kit-panel")
         self._on_target(None)
@@ -227,8 +285,11 @@ class ExtractionPanel(widgets.VBox):
             self._fail(str(error))
             return
         self._boundary_ax.clear()
-        self.plot = plot_boundaries(self.target, None, self.dataset, ax=self._boundary_ax, resolution=self.resolution)
+        self.plot = plot_boundaries(self.target, None, self.dataset, ax=self._boundary_ax, resolution=self.resolution,
+                                    data=self.show_data.value)
         self._boundary_ax.set_title(f"{kind} on {name}", fontsize="medium")
+        self.live.follow([*self.plot.moving_artists, self._current])
+        self._full_draw = True
         self._extract()
 
     def _on_attack(self, _change):
@@ -239,6 +300,8 @@ class ExtractionPanel(widgets.VBox):
         with self.budget.hold_trait_notifications():
             self.budget.min, self.budget.max, self.budget.value = low, high, default
         self._quiet = False
+        self.sweep_ax.set_xlim(*_budget_limits(low, high))
+        self._full_draw = True
         self._on_setting(None)
 
     def _on_setting(self, _change):
@@ -256,12 +319,12 @@ class ExtractionPanel(widgets.VBox):
         return PredictionAPI(self.target, self.dataset.features, output=self._output(), decimals=decimals,
                              budget=budget, price_per_query=price)
 
-    def _steal(self, budget):
+    def _steal(self, budget, random_state):
         """Run the chosen attack with ``budget`` queries; (extraction, None) or (None, why it failed)."""
         choice = self.attacks[self.attack_picker.value]
         try:
             api = self._api(budget)
-            return choice.run(api, self.target_picker.value, budget, self.random_state), None
+            return choice.run(api, self.target_picker.value, budget, random_state), None
         except (ValueError, BudgetExceeded) as error:
             return None, str(error)
 
@@ -280,11 +343,13 @@ class ExtractionPanel(widgets.VBox):
         self.output_kind.disabled = self._fixed_output() is not None
         if self.target is None:
             return
-        self.extraction, self.message = self._steal(self.budget.value)
+        self.extraction, self.message = self._steal(self.budget.value, self.random_state)
         stolen = None if self.extraction is None else self.extraction.model
         self.result = None if stolen is None else agreement(self.target, stolen, self.dataset,
                                                             random_state=self.random_state)
-        self._redraw()
+        self._mark_current()
+        self.plot.update(stolen, self._queries_shown())
+        self._render()
         self._show_readout()
 
     def _fail(self, message):
@@ -294,27 +359,29 @@ class ExtractionPanel(widgets.VBox):
 
     # --- the views ----------------------------------------------------------------------
 
-    def _redraw(self):
-        """Show the latest stolen model and its queries on the boundary plot (no new queries)."""
-        if self.target is None:
-            return
-        stolen = None if self.extraction is None else self.extraction.model
-        queries = self.extraction.log.X if self.extraction is not None and self.show_queries.value else None
-        self._mark_current()
-        self.plot.update(stolen, queries)  # asks the canvas to draw: ipympl later, other backends at once
-        self._render(drawn=True)
+    def _on_show_queries(self, _change):
+        if self.target is not None:
+            self.plot.set_queries(self._queries_shown())
+            self._render()
 
-    def _render(self, drawn=False):
-        """Push the figure to the page: ipympl redraws itself; otherwise the picture is replaced.
+    def _on_show_data(self, change):
+        if self.target is not None:
+            self.plot.show_data(change["new"])
+            self._full_draw = True
+            self._render()
 
-        ``drawn``: the canvas has just been asked to draw, so the picture need not render again.
+    def _queries_shown(self):
+        return self.extraction.log.X if self.extraction is not None and self.show_queries.value else None
+
+    def _render(self):
+        """Push the figure to the page: only the moving artists, unless something else changed since.
+
+        ipympl sends the changed pixels itself; otherwise the picture widget gets a new image.
         """
+        self.live.show(full=self._full_draw)
+        self._full_draw = False
         if not isinstance(self.figure_view, widgets.Image):
-            if not drawn:
-                self.figure.canvas.draw_idle()
             return
-        if not drawn:
-            self.figure.canvas.draw()
         buffer = io.BytesIO()
         plt.imsave(buffer, np.asarray(self.figure.canvas.buffer_rgba()), format="png")
         self.figure_view.value = buffer.getvalue()
@@ -339,55 +406,96 @@ class ExtractionPanel(widgets.VBox):
         self.readout.value = (
             f"<b>queries used</b> {queries:,} &nbsp;|&nbsp; <b>cost</b> ${queries * price:,.4f} at {service} "
             f"&nbsp;|&nbsp; <b>1-R<sub>test</sub></b> {self.result.test:.2%} "
-            f"&nbsp;|&nbsp; <b>1-R<sub>unif</sub></b> {self.result.uniform:.2%}" + reveals
+            f"&nbsp;|&nbsp; <b>1-R<sub>unif</sub></b> {self.result.uniform:.2%}" + self._picture_says() + reveals
         )
+
+    def _picture_says(self):
+        """Where the stolen boundary lies, in words: on the target's, or how much of the picture differs."""
+        share = self.plot.disagreement
+        if share == 0:
+            return ("<div class='kit-coincide'><b>The stolen boundary lies on the target's:</b> they agree on every "
+                    "point of the picture (the yellow dashes run along the dark line).</div>")
+        points = self.plot.target_regions.size
+        return (f"<div><b>they disagree</b> on {round(share * points):,} of the picture's {points:,} points "
+                f"({share:.2%}, dark shading)</div>")
 
     def _setup_sweep_axes(self):
         ax = self.sweep_ax
-        (self._sweep_test,) = ax.plot([], [], color=OKABE_ITO[4], marker="o", label="R_test")
-        (self._sweep_uniform,) = ax.plot([], [], color=OKABE_ITO[5], marker="s", ls="--", label="R_unif")
+        (self._sweep_test,) = ax.plot([], [], color=OKABE_ITO[4], marker="o", label="R_test (mean)")
+        (self._sweep_uniform,) = ax.plot([], [], color=OKABE_ITO[5], marker="s", ls="--", label="R_unif (mean)")
         (self._current,) = ax.plot([], [], ls="", marker="*", ms=14, color=OKABE_ITO[7], label="this extraction")
         ax.set_xscale("log")
         ax.set_yscale("symlog", linthresh=1e-4)
+        ax.set_xlim(*_budget_limits(self.budget.min, self.budget.max))
         ax.set_ylim(0, 1)
         ax.set_xlabel("queries")
         ax.set_ylabel("error (1 - agreement)")
-        ax.set_title("error vs budget: press the button", fontsize="medium")
-        ax.legend(loc="upper right", fontsize="small")
+        spread = Patch(color="#888888", alpha=0.3, label="lowest to highest run")
+        self._sweep_key = ax.legend(  # above the curves, where it hides none of them
+            handles=[self._sweep_test, self._sweep_uniform, spread, self._current], ncols=2, loc="lower center",
+            bbox_to_anchor=(0.5, 1.0), fontsize="small", frameon=False, title=SWEEP_PROMPT, title_fontsize="medium")
 
     def _mark_current(self):
         if self.result is None:
             self._current.set_data([], [])
-            return
-        self._current.set_data([self.extraction.queries], [1 - self.result.test])
-        self.sweep_ax.set_xlim(*_budget_limits(self.budget.min, self.budget.max))
+        else:
+            self._current.set_data([self.extraction.queries], [1 - self.result.test])
 
     def _clear_sweep(self):
-        self._sweep_test.set_data([], [])
-        self._sweep_uniform.set_data([], [])
-        self.sweep_ax.set_title("error vs budget: press the button", fontsize="medium")
+        if self.sweep_points:
+            self.sweep_points = []
+            self._draw_sweep(SWEEP_PROMPT)
 
-    def sweep(self, n_budgets=6):
-        """Steal again at ``n_budgets`` budgets across the slider's range; plot R_test and R_unif.
+    def sweep(self, n_budgets=6, runs=None):
+        """Steal again at ``n_budgets`` budgets across the slider's range, ``runs`` times each (seeds
+        ``random_state``, ``random_state + 1``, ...; None: the attack's ``runs``); plot the mean R_test
+        and R_unif with a band from the lowest to the highest run, since one run can be lucky or unlucky.
 
         Returns
         -------
-        list of tuple
-            ``(queries used, R_test, R_unif)`` for each budget whose attack succeeded.
+        list of SweepPoint
+            One for each budget at which at least one run succeeded (also kept as ``sweep_points``).
         """
+        runs = self.attacks[self.attack_picker.value].runs if runs is None else runs
+        for name, value in (("n_budgets", n_budgets), ("runs", runs)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
         budgets = np.unique(np.geomspace(self.budget.min, self.budget.max, n_budgets).astype(int))
-        rows = []
-        for budget in budgets.tolist():
-            extraction, _ = self._steal(budget)
-            if extraction is not None:
-                measured = agreement(self.target, extraction.model, self.dataset, random_state=self.random_state)
-                rows.append((extraction.queries, 1 - measured.test, 1 - measured.uniform))
-        queries, test, uniform = np.array(rows, dtype=float).reshape(-1, 3).T
-        self._sweep_test.set_data(queries, test)
-        self._sweep_uniform.set_data(queries, uniform)
-        self.sweep_ax.set_title(f"{self.attack_picker.value}: error vs budget", fontsize="medium")
+        points = (self._sweep_point(budget, runs) for budget in budgets.tolist())
+        self.sweep_points = [point for point in points if point is not None]
+        self._draw_sweep(f"error vs budget ({runs} runs each)")
         self._render()
-        return rows
+        return self.sweep_points
+
+    def _sweep_point(self, budget, runs):
+        """The attack at ``budget`` with ``runs`` seeds, measured (None if every run failed)."""
+        measured = []
+        for seed in range(self.random_state, self.random_state + runs):
+            extraction, _ = self._steal(budget, seed)
+            if extraction is not None:
+                result = agreement(self.target, extraction.model, self.dataset, random_state=self.random_state)
+                measured.append((extraction.queries, 1 - result.test, 1 - result.uniform))
+        if not measured:
+            return None
+        queries, test, uniform = np.array(measured, dtype=float).T
+        return SweepPoint(budget, float(queries.mean()), float(test.mean()), float(uniform.mean()),
+                          (float(test.min()), float(test.max())), (float(uniform.min()), float(uniform.max())),
+                          len(measured))
+
+    def _draw_sweep(self, title):
+        """Show ``sweep_points``: a line through the means and a band over the runs' spread."""
+        for band in self._sweep_bands:
+            band.remove()
+        self._sweep_bands = []
+        queries = [point.queries for point in self.sweep_points]
+        for line, error in ((self._sweep_test, "test"), (self._sweep_uniform, "uniform")):
+            line.set_data(queries, [getattr(point, error) for point in self.sweep_points])
+            if self.sweep_points:
+                low, high = np.array([getattr(point, f"{error}_range") for point in self.sweep_points]).T
+                self._sweep_bands.append(self.sweep_ax.fill_between(queries, low, high, color=line.get_color(),
+                                                                    alpha=0.25, linewidth=0))
+        self._sweep_key.set_title(title)
+        self._full_draw = True
 
 
 def _budget_limits(low, high):

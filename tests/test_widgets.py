@@ -24,7 +24,7 @@ def panel():
 
 
 def query_count(panel):
-    return len(panel.plot._queries.get_offsets())
+    return len(panel.plot.query_marks.get_offsets())
 
 
 def test_the_panel_has_the_classes_the_browser_tests_look_for(panel):
@@ -104,12 +104,60 @@ def test_another_attack_brings_its_budget_range(panel):
     assert panel.extraction.queries == 200 and 0.9 < panel.result.test < 1.0
 
 
-def test_the_sweep_plots_error_against_budget(panel):
-    rows = panel.sweep(n_budgets=3)
-    assert [queries for queries, _, _ in rows] == [20, 400]  # the first budget, 1, is too small to solve
-    assert list(panel._sweep_test.get_xdata()) == [20, 400] and max(panel._sweep_test.get_ydata()) == 0
+def test_the_sweep_averages_several_runs_per_budget_and_draws_their_spread(panel):
+    panel.decimals.value = 0
+    points = panel.sweep(n_budgets=3, runs=4)
+    assert points == panel.sweep_points and [point.budget for point in points] == [20, 400]  # 1 is too few
+    for point in points:
+        assert point.runs == 4 and point.queries == point.budget
+        assert point.test_range[0] <= point.test <= point.test_range[1]
+        assert point.uniform_range[0] <= point.uniform <= point.uniform_range[1]
+    assert any(point.test_range[0] < point.test_range[1] for point in points)  # the seeds differ at 0 decimals
+    assert list(panel._sweep_test.get_xdata()) == [20, 400]
+    assert list(panel._sweep_test.get_ydata()) == [point.test for point in points]
+    assert len(panel._sweep_bands) == 2 and "4 runs each" in panel._sweep_key.get_title().get_text()
+    assert panel.sweep_ax.get_xscale() == "log" and panel.sweep_ax.get_yscale() == "symlog"
     panel.decimals.value = 2
-    assert len(panel._sweep_test.get_xdata()) == 0  # stale curves are cleared
+    assert panel.sweep_points == [] and len(panel._sweep_test.get_xdata()) == 0 and panel._sweep_bands == []
+
+
+def test_the_sweep_runs_the_attacks_own_number_of_times_unless_told(panel):
+    assert {point.runs for point in panel.sweep(n_budgets=2)} == {kit.widgets.ATTACKS["equation solving"].runs} == {5}
+    with pytest.raises(ValueError, match="runs must be a positive integer, got 0"):
+        panel.sweep(runs=0)
+
+
+def test_the_readout_says_when_the_stolen_boundary_lies_on_the_targets(panel):
+    assert panel.plot.disagreement == 0
+    assert "The stolen boundary lies on the target's:</b> they agree on every point" in panel.readout.value
+    panel.budget.value = 3
+    panel.decimals.value = 0
+    assert panel.plot.disagreement > 0 and "lies on the target's" not in panel.readout.value
+    differ = int((panel.plot.stolen_regions != panel.plot.target_regions).sum())
+    assert f"they disagree</b> on {differ:,} of the picture's 3,600 points" in panel.readout.value
+
+
+def test_redraw_only_changes_neither_steal_nor_recompute_nor_draw_everything(panel):
+    draws = []
+    panel.figure.canvas.mpl_connect("draw_event", draws.append)
+    extraction, regions, picture = panel.extraction, panel.plot.stolen_regions, panel.figure_view.value
+    panel.show_queries.value = False
+    assert panel.extraction is extraction and panel.plot.stolen_regions is regions
+    assert query_count(panel) == 0 and panel.figure_view.value != picture
+    panel.budget.value = 25
+    assert draws == []  # both changes repainted only the moving artists over the saved picture
+    panel.show_data.value = True
+    assert len(draws) == 1 and panel.plot.data_points.get_visible()  # the key changed: a full draw
+    assert panel.plot.legend.get_texts()[-1].get_text() == "test rows (true class)"
+
+
+def test_the_panel_figure_clips_nothing(panel):
+    figure = panel.figure
+    figure.canvas.draw()
+    for ax in figure.axes:
+        box = ax.get_tightbbox()
+        assert figure.bbox.x0 <= box.x0 and box.x1 <= figure.bbox.x1 and figure.bbox.y0 <= box.y0
+        assert box.y1 <= figure.bbox.y1
 
 
 def test_the_same_seed_gives_the_same_panel():
