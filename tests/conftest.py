@@ -3,6 +3,7 @@
 import os
 
 import matplotlib
+import matplotlib.pyplot as plt
 import pytest
 
 import kit
@@ -15,6 +16,13 @@ REAL_DATA = os.environ.get("KIT_DATA_DIR")
 def needs_real_data():
     """Skip unless KIT_DATA_DIR points at the offline copies (as in CI)."""
     return pytest.mark.skipif(not REAL_DATA, reason="set KIT_DATA_DIR=../shared/data to test the fetched data sets")
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Every figure a test (or a check it calls) opens is closed after it: matplotlib warns past 20 open figures."""
+    yield
+    plt.close("all")
 
 
 @pytest.fixture(scope="session")
