@@ -135,7 +135,11 @@ def check_rows(features, X, *, allow_missing=False) -> np.ndarray:
         With a one-line message naming what was expected.
     """
     try:
-        X = np.array(X, dtype=float)
+        raw = np.asarray(X)
+        if raw.dtype.kind in "bUS" or (raw.dtype.kind == "O" and any(isinstance(v, (str, bytes, bool))
+                                                                     for v in raw.flat)):
+            raise TypeError  # not numbers, even "0.5" and True
+        X = raw.astype(float)
     except (TypeError, ValueError):
         raise ValueError("queries must be numbers: one row of feature values, or a 2-D batch of rows "
                          "of equal length") from None
