@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import anyio
 import numpy as np
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
@@ -179,6 +179,7 @@ def create_app(models, ledger: Ledger, *, max_rows=MAX_ROWS, max_body_bytes=MAX_
         return key
 
     Key = Annotated[str, Depends(known_key)]
+    Name = Annotated[str, Path(description="a model's name", json_schema_extra={"enum": list(models)})]
 
     def served(name: str) -> PredictionAPI:
         if name not in models:
@@ -236,7 +237,7 @@ def create_app(models, ledger: Ledger, *, max_rows=MAX_ROWS, max_body_bytes=MAX_
 
     @app.get("/models/{name}", summary="A model's public description: its inputs and classes",
              responses={404: REFUSALS[404]})
-    async def describe(name: str) -> Description:
+    async def describe(name: Name) -> Description:
         api = served(name)
         features = [FeatureInfo(name=f.name, kind=f.kind, low=f.low, high=f.high, categories=list(f.categories))
                     for f in api.features]
@@ -249,7 +250,7 @@ def create_app(models, ledger: Ledger, *, max_rows=MAX_ROWS, max_body_bytes=MAX_
     refused = {status: REFUSALS[status] for status in (400, 401, 402, 404, 408, 413, 415)}
 
     @app.post("/models/{name}/prediction", summary="Answer one row", responses=refused, openapi_extra=body_of[Row])
-    async def predict(name: str, request: Request, key: Key) -> Prediction:
+    async def predict(name: Name, request: Request, key: Key) -> Prediction:
         served(name)
         row = (await read(request, Row)).row
         got, usage = answer(name, key, [row])
@@ -259,7 +260,7 @@ def create_app(models, ledger: Ledger, *, max_rows=MAX_ROWS, max_body_bytes=MAX_
 
     @app.post("/models/{name}/batchprediction", summary="Answer a batch of rows", responses=refused,
               openapi_extra=body_of[Rows])
-    async def predict_batch(name: str, request: Request, key: Key) -> Predictions:
+    async def predict_batch(name: Name, request: Request, key: Key) -> Predictions:
         served(name)
         rows = (await read(request, Rows)).rows
         got, usage = answer(name, key, rows)
