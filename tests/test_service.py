@@ -341,3 +341,48 @@ def test_throughput_of_one_client(running, moons, report):
         report(f"prediction service, one client, {label}: {rate:,.0f} queries/s")
         assert rate > 0
     remote.close()
+
+
+# --- the command line -------------------------------------------------------------------------------------------
+
+def test_keys_from_the_command_line(tmp_path, capsys):
+    from kit.__main__ import main
+
+    ledger = str(tmp_path / "ledger.sqlite")
+    assert main(["keys", "create", "alice", "--budget", "5", "--ledger", ledger]) == 0
+    key = capsys.readouterr().out.strip()
+    assert service.Ledger(ledger).usage(key) == service.Usage("alice", 5, 0, 0.0)
+    assert main(["keys", "list", "--ledger", ledger]) == 0
+    assert capsys.readouterr().out == "alice: 0 queries of 5, billed $0.0000\n"
+
+
+@pytest.fixture
+def port_in_use():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["keys", "create", "x", "--budget", "-3"], "budget must be None (unlimited) or a positive whole number"),
+    (["serve", "iris:logreg"], "'logreg' is binary logistic regression"),
+    (["serve", "moons:forest"], "expected DATASET:TARGET"),
+    (["serve", "adult-income:logreg"], "adult.csv.gz is not in KIT_DATA_DIR"),
+    (["serve", "--port", "PORT_IN_USE"], "cannot listen on 127.0.0.1:PORT_IN_USE: Address already in use"),
+])
+def test_the_command_line_ends_in_one_line_not_a_traceback(argv, message, tmp_path, monkeypatch, capsys, port_in_use):
+    from kit.__main__ import main
+
+    monkeypatch.setenv("KIT_DATA_DIR", str(tmp_path))  # holds no data file
+    argv = [part.replace("PORT_IN_USE", str(port_in_use)) for part in argv] + ["--ledger", str(tmp_path / "l.sqlite")]
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2 and "Traceback" not in error
+    assert message.replace("PORT_IN_USE", str(port_in_use)) in error.strip().splitlines()[-1]
+
+
+def test_serving_beyond_loopback_warns():
+    with pytest.warns(UserWarning, match="serving on 0.0.0.0, not loopback: other machines may reach"):
+        service.bind("0.0.0.0", 0).close()
