@@ -64,8 +64,6 @@ def _serve(args):
         models[f"{dataset_name}-{target}"] = PredictionAPI(train_target(dataset, target, random_state=args.seed),
                                                            dataset.features, output=args.output,
                                                            decimals=args.decimals, price_per_query=args.price)
-    if args.max_rows < 1:
-        raise ValueError(f"--max-rows must be a positive whole number, got {args.max_rows}")
 
     def announce(url):
         print(f"Serving {', '.join(models)} at {url} (keys in {args.ledger}; Ctrl-C stops)", flush=True)

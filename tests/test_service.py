@@ -270,14 +270,12 @@ def test_a_restart_keeps_the_ledger(tmp_path, moons, trained):
         for row in moons.X_test[:10]:
             remote.query(row)
         remote.close()
-    first.ledger.close()
     with service.start(api, ledger=path) as second:
         remote = kit.RemoteAPI(second.url, key)
         assert remote.usage() == {"name": "ten", "budget": 10, "queries_used": 10, "cost": 5.0, "remaining": 0}
         with pytest.raises(kit.BudgetExceeded, match="query budget of 10 exceeded: 10 used"):
             remote.query(moons.X_test[10])
         remote.close()
-    second.ledger.close()
 
 
 # --- load on loopback -----------------------------------------------------------------------------------------

@@ -136,9 +136,11 @@ def create_app(models, ledger: Ledger, *, max_rows=MAX_ROWS, max_body_bytes=MAX_
         The names this service answers to, in the Host header and in the Origin a browser
         sends; None (a service on every address) accepts any Host and an Origin of that Host.
     """
-    models = {"model": models} if isinstance(models, PredictionAPI) else dict(models)
-    if not models or not all(isinstance(api, PredictionAPI) for api in models.values()):
+    models = {"model": models} if hasattr(models, "answer") else dict(models)
+    if not models or not all(hasattr(api, "check") and hasattr(api, "answer") for api in models.values()):
         raise ValueError("models must be a PredictionAPI or a mapping of names to PredictionAPI objects")
+    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+        raise ValueError(f"max_rows must be a positive whole number, got {max_rows!r}")
     if out_of_range not in OUT_OF_RANGE:
         raise ValueError(f"unknown out-of-range policy {out_of_range!r}; choose one of: {', '.join(OUT_OF_RANGE)}")
     hosts = None if hosts is None else {host.strip("[]").lower() for host in hosts}

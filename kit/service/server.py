@@ -59,13 +59,13 @@ class Service:
     url : str
         Where it listens, such as ``http://127.0.0.1:53211``.
     ledger : Ledger
-        Its keys and bills; ``service.ledger.create_key("alice", budget=100)`` makes a key.
+        Its keys and bills (closed when the service stops, if :func:`start` opened it).
     app : fastapi.FastAPI
         The application it serves.
     """
 
-    def __init__(self, app, ledger, sock):
-        self.app, self.ledger = app, ledger
+    def __init__(self, app, ledger, sock, *, close_ledger=False):
+        self.app, self.ledger, self._close_ledger = app, ledger, close_ledger
         host, port = sock.getsockname()[:2]
         self.url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
         self._server = _uvicorn(app)
@@ -86,6 +86,8 @@ class Service:
         """Finish the requests under way, then stop listening."""
         self._server.should_exit = True
         self._thread.join(timeout=30)
+        if self._close_ledger:
+            self.ledger.close()
 
     def __enter__(self):
         return self
@@ -116,9 +118,10 @@ def start(models, *, ledger=None, host="127.0.0.1", port=0, **settings) -> Servi
         ``max_rows``, ``max_body_bytes``, ``out_of_range``, ``read_timeout``: see
         :func:`kit.service.create_app`.
     """
-    ledger = ledger if isinstance(ledger, Ledger) else Ledger(":memory:" if ledger is None else ledger)
+    made_here = not isinstance(ledger, Ledger)
+    ledger = Ledger(":memory:" if ledger is None else ledger) if made_here else ledger
     app = create_app(models, ledger, hosts=_names(host), **settings)
-    return Service(app, ledger, bind(host, port))
+    return Service(app, ledger, bind(host, port), close_ledger=made_here)
 
 
 def run(models, *, ledger, host="127.0.0.1", port=8000, announce=print, **settings) -> None:
