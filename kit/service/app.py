@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..api import BudgetExceeded, PredictionAPI
@@ -112,6 +113,31 @@ def _one_line(errors) -> str:
     return f"{where or 'body'}: {errors[0]['msg']}{more}"
 
 
+class SameMachineOnly:
+    """ASGI middleware that refuses a request for another Host (DNS rebinding) or from another site's page (Origin).
+
+    ``hosts``: the names the service answers to; None (a service on every address) takes any Host,
+    and an Origin of that same Host.
+    """
+
+    def __init__(self, app, hosts):
+        self.app = app
+        self.hosts = None if hosts is None else {host.strip("[]").lower() for host in hosts}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            headers = Headers(scope=scope)
+            host = _hostname("//" + headers.get("host", ""))
+            if host is None or (self.hosts is not None and host not in self.hosts):
+                names = ", ".join(sorted(self.hosts or ["its own address"]))
+                return await JSONResponse({"error": f"this service answers to {names} only"}, 403)(scope, receive, send)
+            origin = headers.get("origin")
+            if origin is not None and _hostname(origin) not in (self.hosts or {host}):
+                message = "requests from other sites' pages are refused"
+                return await JSONResponse({"error": message}, 403)(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
 def create_app(models, ledger: Ledger, *, max_rows=MAX_ROWS, max_body_bytes=MAX_BODY_BYTES, out_of_range="refuse",
                read_timeout=READ_TIMEOUT, hosts=LOOPBACK) -> FastAPI:
     """The prediction service as an ASGI application (serve it with :func:`kit.service.start`).
@@ -143,20 +169,11 @@ def create_app(models, ledger: Ledger, *, max_rows=MAX_ROWS, max_body_bytes=MAX_
         raise ValueError(f"max_rows must be a positive whole number, got {max_rows!r}")
     if out_of_range not in OUT_OF_RANGE:
         raise ValueError(f"unknown out-of-range policy {out_of_range!r}; choose one of: {', '.join(OUT_OF_RANGE)}")
-    hosts = None if hosts is None else {host.strip("[]").lower() for host in hosts}
-
-    async def same_machine(request: Request):
-        """Refuse a request for another Host (DNS rebinding) or from another site's page (Origin)."""
-        host = _hostname("//" + request.headers.get("host", ""))
-        if host is None or (hosts is not None and host not in hosts):
-            _refuse(403, f"this service answers to {', '.join(sorted(hosts or ['its own address']))} only")
-        origin = request.headers.get("origin")
-        if origin is not None and _hostname(origin) not in (hosts or {host}):
-            _refuse(403, "requests from other sites' pages are refused")
 
     app = FastAPI(title="Model Extraction Lab prediction service", version="1",
                   description="Secret models behind a prediction API, in the style of BigML and Amazon ML (2016).",
-                  dependencies=[Depends(same_machine)], responses={403: REFUSALS[403]})
+                  responses={403: REFUSALS[403]})
+    app.add_middleware(SameMachineOnly, hosts=hosts)
 
     @app.exception_handler(StarletteHTTPException)
     async def refusal(request, error):

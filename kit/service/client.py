@@ -150,19 +150,25 @@ class RemoteAPI:
             raise ValueError(reply.get("error", f"the service answered HTTP {status}"))
         return reply
 
+    def _connect(self):
+        connection = http.client.HTTPConnection(*self._address, timeout=self.timeout)
+        connection.connect()
+        return connection
+
     def _exchange(self, method, path, body, headers):
         """One request on a kept-alive connection, tried again on a new connection if the service had
         closed the old one while it was idle."""
         with self._lock:
             kept = self._idle.pop() if self._idle else None
         for connection in ([kept] if kept else []) + [None]:
-            connection = connection or http.client.HTTPConnection(*self._address, timeout=self.timeout)
             try:
+                connection = connection or self._connect()
                 connection.request(method, path, body=body, headers=headers)
                 response = connection.getresponse()
                 data = response.read()
             except (OSError, http.client.HTTPException) as error:
-                connection.close()
+                if connection is not None:
+                    connection.close()
                 reason = error.strerror or error if isinstance(error, OSError) else error
                 if isinstance(error, TimeoutError):
                     break  # the service may still be answering: asking again could pay twice
