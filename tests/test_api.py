@@ -168,3 +168,15 @@ def test_threads_sharing_one_api_never_overshoot_its_budget(moons_logreg, moons)
         thread.join()
     assert sum(answered) == api.queries_used == len(api.log) == len(api.log.labels) == 1000
     assert api.cost == 250.0
+
+
+def test_an_answer_that_fails_costs_nothing(moons_logreg, moons, monkeypatch):
+    api = kit.PredictionAPI(moons_logreg, moons.features, budget=10, price_per_query=1.0)
+
+    def fail(X):
+        raise MemoryError("the model broke")
+
+    monkeypatch.setattr(api, "answer", fail)
+    with pytest.raises(MemoryError):
+        api.query(moons.X_test[:4])
+    assert api.queries_used == len(api.log) == 0 and api.remaining == 10 and api.cost == 0

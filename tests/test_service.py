@@ -385,3 +385,16 @@ def test_the_command_line_ends_in_one_line_not_a_traceback(argv, message, tmp_pa
 def test_serving_beyond_loopback_warns():
     with pytest.warns(UserWarning, match="serving on 0.0.0.0, not loopback: other machines may reach"):
         service.bind("0.0.0.0", 0).close()
+
+
+def test_an_answer_that_fails_in_the_service_is_refunded(moons, trained, monkeypatch):
+    api = kit.PredictionAPI(trained["logreg"], moons.features, price_per_query=1.0)
+
+    def fail(X):
+        raise MemoryError("the model broke")
+
+    monkeypatch.setattr(api, "answer", fail)
+    with service.start(api) as started:
+        key = started.create_key("unlucky")
+        status, _, _ = raw(started, "POST", "/models/model/batchprediction", b'{"rows": [[0.1, 0.2]]}', JSON, key)
+        assert status == 500 and nothing_charged(started, key)
