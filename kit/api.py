@@ -10,6 +10,7 @@ every input it answers, refuses past its budget, and rounds confidences when tol
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -107,6 +108,14 @@ class QueryLog:
 
     def __repr__(self):
         return f"QueryLog({len(self)} rows)"
+
+
+def check_query(features, X, *, allow_missing=False) -> np.ndarray:
+    """Rows a prediction API accepts: :func:`~kit.features.check_rows`, and at least one of them."""
+    X = check_rows(features, X, allow_missing=allow_missing)
+    if not len(X):
+        raise ValueError("a query needs at least one row; got an empty batch")
+    return X
 
 
 def _check_settings(output, decimals, budget, price_per_query):
@@ -250,6 +259,7 @@ class PredictionAPI:
         self.price_per_query = float(price_per_query)
         self.queries_used = 0
         self.log = QueryLog()
+        self._lock = threading.Lock()
 
     @property
     def cost(self) -> float:
@@ -266,8 +276,22 @@ class PredictionAPI:
         """Whether rows may leave features unspecified (NaN or None): trees, and models behind a recipe."""
         return self.incomplete and (self._tree is not None or _takes_missing(self._model))
 
+    def check(self, X) -> np.ndarray:
+        """Validate rows against the public schema; return them as a 2-D float array.
+
+        Raises
+        ------
+        ValueError
+            The rows do not fit the schema, or there are none.
+        """
+        return check_query(self.features, X, allow_missing=self.accepts_incomplete)
+
     def query(self, X) -> Answer:
         """Answer one row or a batch of rows of raw feature values.
+
+        The rows are reserved in the budget before the model answers, under a lock, so
+        that threads sharing this API never go past the budget together; a batch that
+        fails is given back and costs nothing.
 
         Raises
         ------
@@ -276,18 +300,31 @@ class PredictionAPI:
         BudgetExceeded
             The batch would go past the budget; nothing is answered or counted.
         """
-        X = check_rows(self.features, X, allow_missing=self.accepts_incomplete)
-        if self.budget is not None and self.queries_used + len(X) > self.budget:
-            raise BudgetExceeded(
-                f"query budget of {self.budget} exceeded: {self.queries_used} used, "
-                f"this batch asks {len(X)} more; nothing was answered"
-            )
-        answer = self._answer(X)
-        self.queries_used += len(X)
-        self.log.append(X, answer)
+        X = self.check(X)
+        with self._lock:
+            if self.budget is not None and self.queries_used + len(X) > self.budget:
+                raise BudgetExceeded(
+                    f"query budget of {self.budget} exceeded: {self.queries_used} used, "
+                    f"this batch asks {len(X)} more; nothing was answered"
+                )
+            self.queries_used += len(X)
+        try:
+            answer = self.answer(X)
+        except BaseException:
+            with self._lock:
+                self.queries_used -= len(X)
+            raise
+        with self._lock:
+            self.log.append(X, answer)
         return answer
 
-    def _answer(self, X) -> Answer:
+    def answer(self, X) -> Answer:
+        """The model's answer to rows already checked by :meth:`check`: not counted, priced or logged.
+
+        The owner's side of the door: a web service that keeps its own ledger of keys
+        and budgets (:mod:`kit.service`) charges a key, then calls this.  Attacks use
+        :meth:`query`.
+        """
         if self._tree is not None:
             nodes = self._tree.nodes(X)
             labels, proba = self._tree.answer(nodes)
@@ -296,12 +333,10 @@ class PredictionAPI:
                 nodes = self._tree.bigml_ids(nodes, labels, proba, decimals)
         else:
             nodes = None
-            labels = self._model.predict(X) if len(X) else np.empty(0)
-            proba = self._model.predict_proba(X) if self.output != "label" and len(X) else None
+            labels = self._model.predict(X)
+            proba = self._model.predict_proba(X) if self.output != "label" else None
         if self.output == "label":
             return Answer(labels)
-        if proba is None and self.classes:
-            proba = np.empty((0, len(self.classes)))
         if self.decimals is not None and proba is not None:
             proba = np.round(proba, self.decimals)
         return Answer(labels, proba, nodes if self.output == "leaf" else None)

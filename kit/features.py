@@ -135,9 +135,14 @@ def check_rows(features, X, *, allow_missing=False) -> np.ndarray:
         With a one-line message naming what was expected.
     """
     try:
-        X = np.array(X, dtype=float)
+        raw = np.asarray(X)
+        if raw.dtype.kind in "bUS" or (raw.dtype.kind == "O" and any(isinstance(v, (str, bytes, bool))
+                                                                     for v in raw.flat)):
+            raise TypeError  # not numbers, even "0.5" and True
+        X = raw.astype(float)
     except (TypeError, ValueError):
-        raise ValueError("queries must be numbers: one row of feature values, or a 2-D batch of rows") from None
+        raise ValueError("queries must be numbers: one row of feature values, or a 2-D batch of rows "
+                         "of equal length") from None
     if X.ndim == 1:
         X = X[None, :]
     if X.ndim != 2:
@@ -163,4 +168,45 @@ def check_rows(features, X, *, allow_missing=False) -> np.ndarray:
                 f"feature {feature.name!r} is categorical: expected an integer code "
                 f"0..{feature.width - 1}, got {codes[bad][0]:g}"
             )
+    return X
+
+
+OUT_OF_RANGE = ("refuse", "clip", "answer")
+"""What a service may do with a continuous value outside its feature's published range."""
+
+
+def check_ranges(features, X, policy="refuse") -> np.ndarray:
+    """Apply an out-of-range policy to checked rows (missing values pass).
+
+    Parameters
+    ----------
+    features : sequence of Feature
+    X : ndarray of shape (n, len(features))
+        Rows already checked by :func:`check_rows`.
+    policy : {"refuse", "clip", "answer"}
+        Refuse the rows with a ValueError, clip each value to its range, or answer
+        them as they are (what BigML and Amazon did in 2016).
+
+    Returns
+    -------
+    ndarray
+        The rows to answer.
+    """
+    if policy not in OUT_OF_RANGE:
+        raise ValueError(f"unknown out-of-range policy {policy!r}; choose one of: {', '.join(OUT_OF_RANGE)}")
+    continuous = [j for j, feature in enumerate(features) if feature.kind != CATEGORICAL]
+    if policy == "answer" or not continuous:
+        return X
+    low = np.array([features[j].low for j in continuous])
+    high = np.array([features[j].high for j in continuous])
+    if policy == "clip":
+        X = X.copy()
+        X[:, continuous] = np.clip(X[:, continuous], low, high)  # NaN (missing) stays NaN
+        return X
+    outside = (X[:, continuous] < low) | (X[:, continuous] > high)  # False for NaN (missing)
+    if outside.any():
+        row, col = np.argwhere(outside)[0]
+        feature = features[continuous[col]]
+        raise ValueError(f"row {row}: {feature.name!r} is {X[row, continuous[col]]:g}, outside its range "
+                         f"[{feature.low:g}, {feature.high:g}]")
     return X

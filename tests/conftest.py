@@ -43,3 +43,19 @@ def blobs():
 @pytest.fixture(scope="session")
 def moons_logreg(moons):
     return kit.train_target(moons, "logreg")
+
+
+_FIGURES = []
+
+
+@pytest.fixture
+def report():
+    """``report(line)`` puts a measured figure (a throughput, say) in the test output, with or without ``-s``."""
+    return _FIGURES.append
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _FIGURES:
+        terminalreporter.section("measured figures")
+        for line in _FIGURES:
+            terminalreporter.write_line(line)

@@ -1,3 +1,5 @@
+import threading
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -63,6 +65,7 @@ BAD_ROWS = [
     ([[0.1, np.inf]], "finite"),
     ([["a", "b"]], "queries must be numbers"),
     (np.zeros((2, 2, 2)), "2-D batch"),
+    (np.empty((0, 2)), "a query needs at least one row; got an empty batch"),
 ]
 
 
@@ -139,5 +142,41 @@ def test_counts_log_and_budget_agree_for_any_sequence_of_batches(moons_logreg, m
             answered += len(api.query(moons.X_test[:size]))
         except kit.BudgetExceeded:
             assert answered + size > budget
+        except ValueError as error:
+            assert size == 0 and "empty batch" in str(error)
         assert api.queries_used == len(api.log) == answered == len(api.log.X) <= budget
         assert api.cost == 0.5 * answered
+
+
+def test_threads_sharing_one_api_never_overshoot_its_budget(moons_logreg, moons):
+    api = kit.PredictionAPI(moons_logreg, moons.features, budget=1000, price_per_query=0.25)
+    answered = [0] * 16
+
+    def client(i):
+        rng = np.random.default_rng(i)
+        size = 5
+        while size:
+            try:
+                answered[i] += len(api.query(moons.X_test[: rng.integers(1, size + 1)]))
+            except kit.BudgetExceeded:
+                size -= 1  # near the limit: smaller batches until even one row is refused
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(answered) == api.queries_used == len(api.log) == len(api.log.labels) == 1000
+    assert api.cost == 250.0
+
+
+def test_an_answer_that_fails_costs_nothing(moons_logreg, moons, monkeypatch):
+    api = kit.PredictionAPI(moons_logreg, moons.features, budget=10, price_per_query=1.0)
+
+    def fail(X):
+        raise MemoryError("the model broke")
+
+    monkeypatch.setattr(api, "answer", fail)
+    with pytest.raises(MemoryError):
+        api.query(moons.X_test[:4])
+    assert api.queries_used == len(api.log) == 0 and api.remaining == 10 and api.cost == 0

@@ -139,6 +139,8 @@ class _LineSearcher:
 
     def is_positive(self, X):
         X = np.atleast_2d(X)
+        if not len(X):  # nothing left to ask (an API refuses empty batches)
+            return np.zeros(0, dtype=bool)
         if self.stop is not None and self.api.queries_used + len(X) > self.stop:
             raise ValueError(f"budget of {self.budget} queries is too small for Lowd-Meek on this schema")
         return self.api.query(X).labels == self.positive
