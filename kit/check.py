@@ -9,6 +9,7 @@ answer, never an error in the notebook.
 from __future__ import annotations
 
 import html
+from functools import cache
 
 import numpy as np
 from scipy.special import expit
@@ -307,6 +308,7 @@ def rounding_payback(predicted):
         "error creeps towards a floor. Exact answers would need no more than k queries."))
 
 
+@cache
 def _mean_uniform_error(budget, decimals=2, seeds=3):
     """R_unif of notebook 05's softmax stolen with ``budget`` queries at ``decimals`` decimals, over ``seeds``."""
     from .attacks.equations import equation_solving
