@@ -302,10 +302,10 @@ def rounding_payback(predicted):
         return _mean_uniform_error(budget=105) / _mean_uniform_error(budget=10_500)
 
     return _prediction(predicted, run, close=lambda p, m: m / 2 <= p <= 2 * m, explain=lambda m: (
-        f"100 times the queries cut the error only about {m:.0f}-fold: each answer pins a confidence to within "
-        "0.005, and many answers average those errors out as noise averages, slowly (about 1 / sqrt(n) gives "
-        "10-fold). Rounding is no noise that cancels: the same row always gets the same rounded answer, so the "
-        "error creeps towards a floor. Exact answers would need no more than k queries."))
+        f"100 times the queries cut the error about {m:.0f}-fold, close to the 10-fold by which averaging shrinks "
+        "noise (1 / sqrt(100)): each answer places every confidence within 0.005 of the truth, and the fit "
+        "averages those errors over many answers. Exact answers needed k queries and left no error; rounded "
+        "ones make the last errors cost thousands of queries (and at 1 decimal the error levels off)."))
 
 
 @cache
