@@ -405,7 +405,7 @@ def choice_agreement_gap(answer):
         "a": (False, "no: 10,000 uniform rows measure the agreement more precisely than the test rows do, but "
                      "the size of a sample does not move the value it measures."),
         "b": (True, "yes: a random row of [-1, 1]^64 is far from every digit, all its kernel values are small "
-                    "(about 0.04), and both models answer nearly the same class there; test rows lie near the "
+                    "(the largest about 0.05), and both models answer nearly one class there; test rows lie near the "
                     "representers, where a representer a little off changes the answer."),
         "c": (False, "no: this API does not round, and it cannot tell a test row from any other query."),
         "d": (False, "no: the attacker never saw a test row; it queried random rows of the feature space, which "
