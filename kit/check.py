@@ -344,7 +344,7 @@ def choice_labels_budget(answer):
     """Exercise (multiple choice): why a labels-only attack needs a budget of alpha times the k unknowns."""
     return _choice(answer, {
         "a": (False, "no: a label is not an equation. It says which side of the boundary a point lies on: an "
-                     "inequality, less than one bit per class, so k answers cannot pin down k unknowns."),
+                     "inequality worth at most log2(c) bits, so k answers cannot pin down k real unknowns."),
         "b": (False, "no: the 2016 services charged the same per prediction whatever they returned; the cost "
                      "is in the number of queries."),
         "c": (True, "yes: each label is only an inequality; pinning each of the k unknowns to within a small "
