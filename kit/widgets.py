@@ -409,6 +409,10 @@ def _escape(text):
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_LEAKAGE_DPI = 100
+"""Pixels per inch of the leakage panel's picture, shown at that size."""
+
+
 class LeakagePanel(widgets.VBox):
     """Steal a kernel logistic regression on images and watch its training images leak (paper section 4.1.3).
 
@@ -455,10 +459,11 @@ class LeakagePanel(widgets.VBox):
         self.budget = _styled(widgets.IntSlider(value=default, min=low, max=k, description="queries",
                                                 continuous_update=False), "kit-budget")
         self.readout = _styled(widgets.HTML(), "kit-readout")
-        self.figure_view = widgets.Image(format="png")
         self._runs = {}
         with plt.ioff():
             self.figure, axes = plt.subplots(2, m, figsize=(0.9 * m, 2.4), squeeze=False, layout="constrained")
+        width = round(self.figure.get_figwidth() * _LEAKAGE_DPI)
+        self.figure_view = widgets.Image(format="png", layout=widgets.Layout(width=f"{width}px"))  # not stretched
         self._images = []
         for j, ax in enumerate(axes.T):
             ax[0].set_title(" ", fontsize=8)
@@ -509,5 +514,5 @@ class LeakagePanel(widgets.VBox):
 
     def _render(self):
         buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png", dpi=80)
+        self.figure.savefig(buffer, format="png", dpi=_LEAKAGE_DPI)
         self.figure_view.value = buffer.getvalue()
