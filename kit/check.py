@@ -9,6 +9,7 @@ answer, never an error in the notebook.
 from __future__ import annotations
 
 import html
+from functools import cache
 
 import numpy as np
 from scipy.special import expit
@@ -543,42 +544,150 @@ def lowd_meek_budget(panel):
 # --- 05 countermeasures and economics -----------------------------------------------------
 
 
-def rounding_error(answer, decimals):
-    """Exercise: the largest change rounding to ``decimals`` decimals makes to a confidence."""
-    if answer is None:
-        return _unanswered("a number")
-    return _number(answer, 0.5 * 10.0 ** -decimals, praise="half a unit of the last decimal kept.",
-                   hint=f"rounding to {decimals} decimals moves a value to the nearest multiple of 10^-{decimals}.")
+def rounding_payback(predicted):
+    """Exercise: by what factor does R_unif shrink when 100 times more queries meet 2-decimal answers?
+
+    Runs the experiment of notebook 05 (softmax on 5-class, cross-entropy fit, API rounding to 2
+    decimals) at k and 100 k queries, three seeds each; a prediction within a factor of 2 is right.
+    """
+    def run():
+        return _mean_uniform_error(budget=105) / _mean_uniform_error(budget=10_500)
+
+    return _prediction(predicted, run, close=lambda p, m: m / 2 <= p <= 2 * m, explain=lambda m: (
+        f"100 times the queries cut the error about {m:.0f}-fold, close to the 10-fold by which averaging shrinks "
+        "noise (1 / sqrt(100)): each answer places every confidence within 0.005 of the truth, and the fit "
+        "averages those errors over many answers. Exact answers needed k queries and left no error; rounded "
+        "ones make the last errors cost thousands of queries (and at 1 decimal the error levels off)."))
 
 
-def extraction_cost(answer, queries, price):
-    """Exercise: the dollars an extraction of ``queries`` queries costs at ``price`` per query."""
-    if answer is None:
-        return _unanswered("a number of dollars")
-    return _number(answer, queries * price, praise=f"${queries * price:,.4f}.",
-                   hint="queries times the price of one query.")
+@cache
+def _mean_uniform_error(budget, decimals=2, seeds=3):
+    """R_unif of notebook 05's softmax stolen with ``budget`` queries at ``decimals`` decimals, over ``seeds``."""
+    from .attacks.equations import equation_solving
+    from .data import load_dataset
+    from .metrics import agreement
+    from .targets import train_target
+
+    dataset = load_dataset("5-class")
+    target = train_target(dataset, "softmax")
+    errors = []
+    for seed in range(seeds):
+        api = PredictionAPI(target, dataset.features, decimals=decimals)
+        stolen = equation_solving(api, model="softmax", method="cross-entropy", budget=budget, random_state=seed)
+        errors.append(1 - agreement(target, stolen.model, dataset, random_state=seed).uniform)
+    return float(np.mean(errors))
 
 
-def break_even(answer, queries):
-    """Exercise: after how many predictions does a copy stolen with ``queries`` queries pay for itself?"""
-    if answer is None:
-        return _unanswered("a number of predictions")
-    return _number(answer, queries, praise="the theft is paid back once the copy has answered as many "
-                                           "predictions as the extraction cost queries; every later one is free.",
-                   hint="both cost the same price per query: compare numbers of queries.")
+def choice_rounding(answer):
+    """Exercise (multiple choice): why rounding slows equation solving down but does not stop it."""
+    return _choice(answer, {
+        "a": (False, "no: the API still gives the label and every confidence, each to within 0.005; the "
+                     "equations are approximate, not gone."),
+        "b": (True, "yes: each rounded answer still says the confidence lies in an interval 0.01 wide; the fit "
+                    "finds the model closest to all of them, and more answers narrow down the weights, slowly."),
+        "c": (False, "no: rounding is deterministic (the same row always gets the same answer) and its errors "
+                     "never cancel exactly; that is why more queries help only slowly."),
+        "d": (False, "no: this API counts and bills queries but never refuses them; a monitor that spots "
+                     "attack-like queries (PRADA, Juuti et al. 2019) is a different defence."),
+    })
+
+
+def choice_labels_budget(answer):
+    """Exercise (multiple choice): why a labels-only attack needs a budget of alpha times the k unknowns."""
+    return _choice(answer, {
+        "a": (False, "no: a label is not an equation. It says which side of the boundary a point lies on: an "
+                     "inequality worth at most log2(c) bits, so k answers cannot pin down k real unknowns."),
+        "b": (False, "no: the 2016 services charged the same per prediction whatever they returned; the cost "
+                     "is in the number of queries."),
+        "c": (True, "yes: each label is only an inequality; pinning each of the k unknowns to within a small "
+                    "error needs many points near the boundary, so the paper's budgets are alpha = 10 to 100 "
+                    "queries per unknown."),
+        "d": (False, "no: labels-only APIs answer every query; retraining and Lowd-Meek work, at a higher price "
+                     "in queries."),
+    })
+
+
+def panel_rounding_budget(panel):
+    """Exercise on notebook 05's panel: at 2 decimals, a budget at which equation solving first reaches 99%
+    uniform agreement on blobs' softmax: the panel's result must reach it, and one query fewer (run
+    through the kit) must miss.
+    """
+    if panel is None:
+        return _unanswered("your panel (the variable `panel`)")
+    settings = (panel.dataset_picker.value, panel.target_picker.value, panel.attack_picker.value,
+                panel.decimals.value)
+    if settings != ("blobs", "softmax", "equation solving", 2):
+        return Verdict(False, f"set the panel to blobs, softmax, equation solving and rounding 2 (it shows "
+                              f"{', '.join(map(str, settings))}).")
+    budget = panel.budget.value
+    if panel.result is None or panel.result.uniform < 0.99:
+        return Verdict(False, f"at {budget} queries 1-R_unif is below 99%: press the right arrow key on the "
+                              "queries slider, one query at a time, and watch 1-R_unif.")
+    lower = _panel_uniform_agreement(budget - 1)
+    if lower >= 0.99:
+        return Verdict(False, f"{budget} queries reach 99%, but so do {budget - 1} ({lower:.2%}): go down.")
+    return Verdict(True, f"{budget} queries reach 1-R_unif {panel.result.uniform:.2%}, {budget - 1} only "
+                         f"{lower:.2%}. Exact answers need 3 (d + 1): rounding multiplied the price, and the curve "
+                         "is not even monotone, since each budget draws other random queries.")
+
+
+def _panel_uniform_agreement(budget):
+    """1-R_unif of notebook 05's panel attack (equation solving on blobs softmax at 2 decimals), through the kit."""
+    from .attacks.equations import equation_solving
+    from .data import load_dataset
+    from .metrics import agreement
+    from .targets import train_target
+
+    dataset = load_dataset("blobs")
+    target = train_target(dataset, "softmax")
+    api = PredictionAPI(target, dataset.features, decimals=2)
+    try:
+        stolen = equation_solving(api, model="softmax", budget=budget, restarts=1)
+    except ValueError:  # below d + 1 queries
+        return 0.0
+    return agreement(target, stolen.model, dataset).uniform
 
 
 # --- 06 training-data leakage -------------------------------------------------------------
 
 
-def kernel_unknowns(answer, m, d, c):
-    """Exercise: unknowns of a kernel LR with ``m`` representers in ``d`` dimensions and ``c`` classes."""
-    if answer is None:
-        return _unanswered("a number of unknowns")
-    expected = m * d + c * (m + 1)
-    return _number(answer, expected, praise=f"{m} x {d} + {c} x ({m} + 1) = {expected:,} unknowns.",
-                   hint="the representers are unknowns too (m points of d coordinates), plus one weight per "
-                        "representer and a bias for each class.")
+def choice_agreement_gap(answer):
+    """Exercise (multiple choice): why the stolen kernel model agrees more on uniform rows than on test rows."""
+    return _choice(answer, {
+        "a": (False, "no: 10,000 uniform rows measure the agreement more precisely than the test rows do, but "
+                     "the size of a sample does not move the value it measures."),
+        "b": (True, "yes: a random row of [-1, 1]^64 is far from every digit, all its kernel values are small "
+                    "(the largest about 0.05), and both models answer nearly one class there; test rows lie near the "
+                    "representers, where a representer a little off changes the answer."),
+        "c": (False, "no: this API does not round, and it cannot tell a test row from any other query."),
+        "d": (False, "no: the attacker never saw a test row; it queried random rows of the feature space, which "
+                     "is exactly why the copy is best there."),
+    })
+
+
+def leaked_rows_prediction(predicted, target, dataset, budget=84):
+    """Exercise (predict, then run): how many secret training rows leak when the attack has ``budget`` queries.
+
+    Runs :func:`kit.attacks.kernel_leakage` on ``target`` (its representers and kernel width known, as
+    in notebook 06) and counts the secret rows named by the nearest training row of a recovered
+    representer (as in :func:`leaked_rows`); a prediction within 2 rows is right.
+    """
+    def run():
+        from sklearn.metrics import pairwise_distances_argmin
+
+        from .attacks.equations import kernel_leakage
+
+        model = _final(target)
+        api = PredictionAPI(target, dataset.features)
+        stolen = kernel_leakage(api, n_representers=len(model.representers_), gamma=model.gamma, budget=budget)
+        named = pairwise_distances_argmin(stolen.info["representers"], dataset.X_train)
+        return len(set(named.tolist()) & set(model.representer_index_.tolist()))
+
+    return _prediction(predicted, run, close=lambda p, m: abs(p - m) <= 2, explain=lambda m: (
+        f"{budget} queries named {m} of the secret rows, with barely as many equations as unknowns and a copy "
+        "that agrees on under half the test rows. A representer need not be exact to give its row away: the "
+        "nearest training row of a rough one is often already right, and a few dozen more queries name most "
+        "rows while the copy still disagrees on many test rows (move the panel to 120 queries)."))
 
 
 def leaked_rows(answer, target):

@@ -515,3 +515,112 @@ def _check_choice(name, value, options):
 
 def _escape(text):
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_LEAKAGE_DPI = 100
+"""Pixels per inch of the leakage panel's picture, shown at that size."""
+
+
+class LeakagePanel(widgets.VBox):
+    """Steal a kernel logistic regression on images and watch its training images leak (paper section 4.1.3).
+
+    A query-budget slider reruns :func:`kit.attacks.kernel_leakage` through a fresh API; the
+    picture shows each recovered representer (top) above the training image it matches (bottom,
+    the teacher's view read from the target), and the readout says how many secret training rows
+    the nearest-row lookup names, with 1-R_test and 1-R_unif.  Results are kept per budget, so a
+    budget seen before redraws at once.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Image data whose rows are the images (Digits).
+    target : Pipeline
+        The secret ``kernel-logreg`` target (:func:`kit.train_target`).
+    gamma : float
+        The kernel width the attacker knows (the paper assumes it known or searched for).
+    budget : int or None
+        The starting budget (None: a third of the way up the slider).
+    shape : tuple of int
+        The shape of one image.
+    random_state : int
+        Seeds the attack's queries and starting point.
+
+    Attributes
+    ----------
+    extraction : Extraction or None
+        The latest attack's result.
+    result : Agreement or None
+        Its agreement with the target.
+    leaked : set of int
+        The secret training rows named by the nearest training row of a recovered representer.
+    """
+
+    def __init__(self, dataset, target, *, gamma=0.05, budget=None, shape=(8, 8), random_state=0):
+        self.dataset, self.target, self.gamma = dataset, target, gamma
+        self.random_state = random_state
+        self._secret = target[-1]  # teacher's view: the pictures compare with it, the attack never reads it
+        m, d, c = len(self._secret.representers_), dataset.X_train.shape[1], len(dataset.classes)
+        outputs = 1 if c == 2 else c
+        k = m * (d + outputs) + outputs  # the unknowns (kernel_leakage's default budget)
+        low = -(-k // (c - 1))  # the fewest queries it accepts: c - 1 equations per answer
+        default = low + (k - low) // 3 if budget is None else budget
+        self.budget = _styled(widgets.IntSlider(value=default, min=low, max=k, description="queries",
+                                                continuous_update=False), "kit-budget")
+        self.readout = _styled(widgets.HTML(), "kit-readout")
+        self._runs = {}
+        with plt.ioff():
+            self.figure, axes = plt.subplots(2, m, figsize=(0.9 * m, 2.4), squeeze=False, layout="constrained")
+        width = round(self.figure.get_figwidth() * _LEAKAGE_DPI)
+        self.figure_view = widgets.Image(format="png", layout=widgets.Layout(width=f"{width}px"))  # not stretched
+        self._images = []
+        for j, ax in enumerate(axes.T):
+            ax[0].set_title(" ", fontsize=8)
+            self._images.append(ax[0].imshow(np.zeros(shape), cmap="gray_r", vmin=-1, vmax=1))
+            ax[1].imshow(np.reshape(self._secret.representers_[j], shape), cmap="gray_r", vmin=-1, vmax=1)
+            ax[1].set_xlabel(f"row {self._secret.representer_index_[j]}", fontsize=7)
+            for side in ax:
+                side.set_xticks([])
+                side.set_yticks([])
+        axes[0, 0].set_ylabel("stolen", fontsize=8)
+        axes[1, 0].set_ylabel("training", fontsize=8)
+        self.shape = shape
+        self.budget.observe(lambda _: self._extract(), "value")
+        super().__init__([self.budget, self.readout, self.figure_view])
+        self.add_class("kit-panel")
+        self._extract()
+
+    def _extract(self):
+        """Steal at the slider's budget (or reuse that budget's result), then redraw and say what leaked."""
+        from sklearn.metrics import pairwise_distances_argmin
+
+        from .attacks.equations import kernel_leakage, match_representers
+
+        budget = self.budget.value
+        if budget not in self._runs:
+            api = PredictionAPI(self.target, self.dataset.features, price_per_query=0.0001)  # Amazon, 2016
+            extraction = kernel_leakage(api, n_representers=len(self._secret.representers_), gamma=self.gamma,
+                                        budget=budget, random_state=self.random_state)
+            self._runs[budget] = extraction, agreement(self.target, extraction.model, self.dataset,
+                                                       random_state=self.random_state)
+        self.extraction, self.result = self._runs[budget]
+        recovered = self.extraction.info["representers"]
+        named = pairwise_distances_argmin(recovered, self.dataset.X_train)
+        self.leaked = set(named.tolist()) & set(self._secret.representer_index_.tolist())
+        order, rms = match_representers(recovered, self._secret.representers_)
+        for image, index, error in zip(self._images, order, rms, strict=True):
+            image.set_data(np.reshape(recovered[index], self.shape))
+            image.axes.set_title(f"{error:.2f}", fontsize=8, color=OKABE_ITO[4] if error < 0.1 else "black")
+        self._render()
+        m = len(self._secret.representers_)
+        self.readout.value = (
+            f"<b>queries used</b> {self.extraction.queries:,} &nbsp;|&nbsp; <b>cost</b> "
+            f"${self.extraction.cost:,.4f} at Amazon &nbsp;|&nbsp; <b>1-R<sub>test</sub></b> {self.result.test:.2%} "
+            f"&nbsp;|&nbsp; <b>1-R<sub>unif</sub></b> {self.result.uniform:.2%}<div><b>training rows leaked</b> "
+            f"{len(self.leaked)} of {m} &nbsp;|&nbsp; <b>representers within 0.1 RMS</b> {int(np.sum(rms < 0.1))} "
+            f"of {m} (the number above each stolen image)</div>"
+        )
+
+    def _render(self):
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", dpi=_LEAKAGE_DPI)
+        self.figure_view.value = buffer.getvalue()

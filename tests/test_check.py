@@ -67,8 +67,9 @@ def test_every_notebook_after_00_has_three_exercises_and_its_solutions_exist():
     check.logit(None), check.logit_weights(None, None), check.d_plus_one(None),
     check.unknowns(None, "softmax", 2, 3), check.softmax_differences(None, None), check.threshold_search(None),
     check.leaf_count(None, None), check.labels_budget(None, 10, 2), check.boundary_point(None),
-    check.rounding_error(None, 2), check.extraction_cost(None, 10, 0.1), check.break_even(None, 10),
-    check.kernel_unknowns(None, 20, 64, 10), check.leaked_rows(None, None),
+    check.rounding_payback(None), check.choice_rounding(None), check.choice_labels_budget(None),
+    check.panel_rounding_budget(None), check.choice_agreement_gap(None), check.leaked_rows_prediction(None, None, None),
+    check.leaked_rows(None, None),
 ], ids=lambda verdict: verdict.message[:30])
 def test_unanswered_exercises_say_so_without_failing(verdict):
     assert verdict.ok is None and not verdict
@@ -81,8 +82,7 @@ def test_wrong_values_get_a_hint():
     assert verdict.ok is False and repr(verdict).startswith("Not yet. Hint: one weight vector")
     assert check.unknowns(9, "softmax", d=2, c=3).ok is True
     assert check.unknowns(9, "mlp", d=2, c=3).ok is False
-    assert check.extraction_cost("lots", 10, 0.1).message.startswith("expected a number, got 'lots'")
-    assert check.rounding_error(0.01, decimals=2).ok is False
+    assert check.labels_budget("lots", 10, 2).message.startswith("expected a number, got 'lots'")
 
 
 def test_functions_that_raise_or_miss_are_wrong_not_errors():

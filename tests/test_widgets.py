@@ -174,3 +174,38 @@ def test_the_same_seed_gives_the_same_panel():
 def test_bad_settings_are_refused_in_one_line(argument, message):
     with pytest.raises(ValueError, match=message):
         ExtractionPanel(**argument)
+
+
+@pytest.fixture(scope="module")
+def leakage_panel():
+    blobs = kit.load_dataset("blobs")
+    target = kit.train_target(blobs, "kernel-logreg", n_representers=4, gamma=5.0)
+    return kit.widgets.LeakagePanel(blobs, target, gamma=5.0, shape=(1, 2))
+
+
+def test_the_leakage_panel_steals_at_the_budget_and_shows_what_leaked(leakage_panel):
+    panel = leakage_panel
+    assert "kit-panel" in panel._dom_classes and "kit-budget" in panel.budget._dom_classes
+    assert "kit-readout" in panel.readout._dom_classes and not panel.budget.continuous_update
+    unknowns = 4 * (2 + 3) + 3
+    assert (panel.budget.min, panel.budget.max) == (12, unknowns)  # 2 equations per answer, at most k
+    assert panel.extraction.queries == panel.budget.value == 15
+    picture, readout = panel.figure_view.value, panel.readout.value
+    panel.budget.value = unknowns
+    assert panel.extraction.queries == unknowns and f"<b>queries used</b> {unknowns}" in panel.readout.value
+    assert panel.figure_view.value != picture and panel.readout.value != readout
+    secret = set(panel.target[-1].representer_index_.tolist())
+    assert panel.leaked <= secret  # rows named by the nearest-row lookup that are secret rows
+    assert f"<b>training rows leaked</b> {len(panel.leaked)} of 4" in panel.readout.value
+    shown = np.array([image.get_array().ravel() for image in panel._images])
+    recovered = panel.extraction.info["representers"]
+    assert sorted(map(tuple, shown.round(6))) == sorted(map(tuple, recovered.round(6)))  # every stolen one, once
+
+
+def test_the_leakage_panel_keeps_each_budget_result(leakage_panel):
+    panel = leakage_panel
+    panel.budget.value = 15
+    first = panel.extraction
+    panel.budget.value = 16
+    panel.budget.value = 15
+    assert panel.extraction is first  # nothing queried again

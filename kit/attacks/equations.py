@@ -481,12 +481,23 @@ class SoftLabelKernelLR(_SoftLabelModel):
     max_iter : int
         Most L-BFGS iterations per start.
     random_state : int or None
+    coef_scale : float
+        L-BFGS fits ``alpha / coef_scale`` rather than ``alpha``.  Far from the data (random
+        queries) the kernel values are small (about 0.04 on Digits), so ``alpha`` must be large
+        (tens) and its gradient is small: unscaled, L-BFGS crawls along ``alpha`` and stops
+        after ``max_iter`` iterations far from the target.  Measured on Digits: with 10
+        representers, 750 queries and 5,000 iterations (seeds 0-2), a scale of 3 raised 1-R_test
+        from 83-88% to 92-96% and the representers within 0.1 RMS per pixel from 3 to 6-8 of 10;
+        with 20 representers, 1,490 queries and gamma fitted too, from 92% to 97%.  A scale of 10
+        did a little better with gamma known but let a fitted gamma collapse (1-R_test 34%).
     """
 
     link = "softmax"
 
-    def __init__(self, classes=(0, 1), n_representers=20, gamma=None, restarts=1, max_iter=5000, random_state=None):
+    def __init__(self, classes=(0, 1), n_representers=20, gamma=None, restarts=1, max_iter=5000, random_state=None,
+                 coef_scale=3.0):
         self.classes = classes
+        self.coef_scale = coef_scale
         self.n_representers = n_representers
         self.gamma = gamma
         self.restarts = restarts
@@ -496,12 +507,15 @@ class SoftLabelKernelLR(_SoftLabelModel):
     def _set(self, theta):
         m, d, outputs = self.n_representers, self.n_features_in_, len(self.classes_) - (len(self.classes_) == 2)
         self.representers_ = theta[: m * d].reshape(m, d)
-        self.coef_ = theta[m * d : m * (d + outputs)].reshape(outputs, m)
+        self.coef_ = self.coef_scale * theta[m * d : m * (d + outputs)].reshape(outputs, m)
         self.intercept_ = theta[m * (d + outputs) : m * (d + outputs) + outputs]
         self.gamma_ = np.exp(theta[-1]) if self.gamma is None else self.gamma
 
     def _kernel(self, Z):
-        squared = euclidean_distances(Z, self.representers_, squared=True)
+        # ||z - r||^2 = ||z||^2 - 2 z.r + ||r||^2 in plain numpy: scikit-learn's euclidean_distances checks its
+        # inputs on every call, which took half the time of a fit's thousands of loss evaluations.
+        squared = np.maximum((Z**2).sum(axis=1)[:, None] - 2 * Z @ self.representers_.T
+                             + (self.representers_**2).sum(axis=1), 0)
         return squared, np.exp(-self.gamma_ * squared)
 
     def _scores(self, Z):
@@ -513,7 +527,7 @@ class SoftLabelKernelLR(_SoftLabelModel):
         A = (G @ self.coef_) * K  # d loss / d K(z_n, r_j), times K(z_n, r_j)
         # d K(z, r) / d r = 2 gamma (z - r) K(z, r);  d K / d log gamma = -gamma ||z - r||^2 K
         d_representers = 2 * self.gamma_ * (A.T @ Z - A.sum(axis=0)[:, None] * self.representers_)
-        gradient = [d_representers.ravel(), (G.T @ K).ravel(), G.sum(axis=0)]
+        gradient = [d_representers.ravel(), self.coef_scale * (G.T @ K).ravel(), G.sum(axis=0)]
         if self.gamma is None:
             gradient.append([-self.gamma_ * np.sum(A * squared)])
         return loss, np.concatenate(gradient)
@@ -529,7 +543,7 @@ class SoftLabelKernelLR(_SoftLabelModel):
         for _ in range(self.restarts):
             start = [
                 Z[rng.choice(len(Z), self.n_representers, replace=False)].ravel(),
-                rng.normal(0, 0.1, outputs * self.n_representers),
+                rng.normal(0, 0.1, outputs * self.n_representers) / self.coef_scale,
                 np.zeros(outputs),
                 [np.log(1 / Z.shape[1])] if self.gamma is None else [],
             ]
@@ -541,7 +555,8 @@ class SoftLabelKernelLR(_SoftLabelModel):
 
     def _theta(self):
         log_gamma = [np.log(self.gamma_)] if self.gamma is None else []
-        return np.concatenate([self.representers_.ravel(), self.coef_.ravel(), self.intercept_, log_gamma])
+        return np.concatenate([self.representers_.ravel(), self.coef_.ravel() / self.coef_scale, self.intercept_,
+                               log_gamma])
 
 
 def kernel_leakage(

@@ -2,5 +2,5 @@ from sklearn.metrics import pairwise_distances_argmin
 
 from kit import check
 
-answer = pairwise_distances_argmin(extraction.info["representers"], digits.X_train)  # nearest training row
-check.leaked_rows(answer, target)
+leaked_row_indices = pairwise_distances_argmin(extraction.info["representers"], digits.X_train)  # nearest row
+check.leaked_rows(leaked_row_indices, target)

@@ -14,13 +14,20 @@ def state():
             "target": kernel, "digits": moons}
 
 
+@cache
+def _digits_target():
+    digits = kit.load_dataset("digits")
+    return kit.train_target(digits, "kernel-logreg", n_representers=10), digits
+
+
 def _rows():
     return state()["target"][-1].representer_index_.tolist()
 
 
 CASES = {
-    "kernel_unknowns": (lambda: check.kernel_unknowns(1_490, m=20, d=64, c=10),
-                        lambda: check.kernel_unknowns(1_280, m=20, d=64, c=10)),
+    "choice_agreement_gap": (lambda: check.choice_agreement_gap("b"), lambda: check.choice_agreement_gap("d")),
+    "leaked_rows_prediction": (lambda: check.leaked_rows_prediction(3, *_digits_target()),
+                               lambda: check.leaked_rows_prediction(0, *_digits_target())),
     "leaked_rows": (lambda: check.leaked_rows(_rows(), state()["target"]),
                     lambda: check.leaked_rows(_rows()[:3], state()["target"])),
 }
