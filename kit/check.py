@@ -675,8 +675,9 @@ def charge_first(choice):
     return _choice(choice, {
         "a": (True, "check, answer, then count lets two requests that arrive together both pass the check and both "
                     "be answered: the budget is overshot (the kit's first in-process API, which worked that way, "
-                    "answered 16 threads 1,021 to 1,116 rows against a budget of 1,000). Checking and charging in one statement makes them one step; a request "
-                    "refused or failed is charged nothing, or refunded."),
+                    "answered 16 threads 1,021 to 1,116 rows against a budget of 1,000). Checking and charging "
+                    "in one statement makes them one step; a request refused or failed is charged nothing, or "
+                    "refunded."),
         "b": (False, "refusals cost nothing: bob's count stayed at 8 after the service refused his second batch."),
         "c": (False, "SQLite can read a count and write it later; the trouble is what other requests do in between."),
         "d": (False, "the order does not make the model faster: the service answers after charging either way."),
