@@ -1,6 +1,6 @@
 """The online attack of section 5 against Amazon-style targets, beside the paper's Amazon table.
 
-    KIT_DATA_DIR=../shared/data .venv/bin/python -m benchmarks.amazon [--quick]
+    KIT_DATA_DIR=../shared/data .venv/bin/python -m benchmarks.amazon [--quick] [--http]
 
 Targets: ``kit.train_target(dataset, kind, extraction="amazon", binned=...)``: logistic regression
 (binary for Circles and Adult (Income), multinomial for Digits and Iris) behind a secret recipe:
@@ -11,12 +11,15 @@ the model as they are).  Every API charges Amazon's $0.0001 per prediction.
 Table 1 attacks each target as the paper did: incomplete queries, bin edges to epsilon 1e-3.
 Table 2 shows what each setting changes: complete queries only (an API that refuses incomplete
 ones), and edges to epsilon 1e-6.  The APIs come from a factory, ``api_factory(dataset, target,
-*, incomplete)``, so that the same tables can be measured against the HTTP service.
+*, incomplete)``: in process (:func:`local_api`), or with ``--http`` each target served by the kit's
+own service on loopback and attacked through ``kit.RemoteAPI`` (:func:`served_api`), as the paper
+attacked Amazon's.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 
 import numpy as np
@@ -40,6 +43,15 @@ SETTINGS = {"paper": (True, 1e-3), "complete queries": (False, 1e-3), "epsilon 1
 def local_api(dataset, target, *, incomplete):
     """The target behind an in-process API at Amazon's price."""
     return kit.PredictionAPI(target, dataset.features, price_per_query=PRICE, incomplete=incomplete)
+
+
+def served_api(services):
+    """An ``api_factory`` that serves each target with ``kit.service.start`` (entered on the ExitStack
+    ``services``, which stops them) and returns a ``kit.RemoteAPI`` with a key of its own."""
+    def factory(dataset, target, *, incomplete):
+        service = services.enter_context(kit.service.start(local_api(dataset, target, incomplete=incomplete)))
+        return kit.RemoteAPI(service.url, service.create_key("benchmark"))
+    return factory
 
 
 def _target(dataset):
@@ -82,14 +94,18 @@ def table(datasets, settings, api_factory):
 def main(argv=None, api_factory=local_api):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="Circles, Iris and Digits only (no Adult; seconds)")
+    parser.add_argument("--http", action="store_true", help="attack each target over HTTP, served by kit.service")
     arguments = parser.parse_args(argv)
     start = time.perf_counter()
     datasets = _load(QUICK if arguments.quick else PAPER)
-    print("\n### Table 1: the paper's setting (incomplete queries, epsilon 1e-3), paper's Amazon table beside "
-          "(every extraction 100%)\n")
-    table(datasets, ["paper"], api_factory)
-    print("\n### Table 2: complete queries only, and edges to epsilon 1e-6\n")
-    table(datasets, ["complete queries", "epsilon 1e-6"], api_factory)
+    where = "over HTTP (kit.service on loopback, kit.RemoteAPI)" if arguments.http else "in process"
+    with contextlib.ExitStack() as services:
+        api_factory = served_api(services) if arguments.http else api_factory
+        print(f"\n### Table 1, {where}: the paper's setting (incomplete queries, epsilon 1e-3), paper's Amazon "
+              "table beside (every extraction 100%)\n")
+        table(datasets, ["paper"], api_factory)
+        print(f"\n### Table 2, {where}: complete queries only, and edges to epsilon 1e-6\n")
+        table(datasets, ["complete queries", "epsilon 1e-6"], api_factory)
     print(f"\n(total {time.perf_counter() - start:.0f} s)")
 
 

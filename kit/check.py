@@ -15,7 +15,7 @@ import numpy as np
 from scipy.special import expit
 
 from .api import PredictionAPI
-from .attacks import lowd_meek, path_finding
+from .attacks import lowd_meek, online_extraction, path_finding
 from .attacks.equations import equation_solving
 from .features import Feature
 from .metrics import agreement
@@ -708,3 +708,86 @@ def leaked_rows(answer, target):
     return _verdict(ok, f"{hits} of the {len(expected)} secret training rows leaked through the API.",
                     f"{hits} of {len(expected)} found, in {len(found)} rows: for each stolen representer, "
                     "take the one training row nearest to it.")
+
+
+# --- 07 online attacks --------------------------------------------------------------------
+
+
+def online_queries(predicted, dataset, bins):
+    """Predict, then run: the queries :func:`kit.attacks.online_extraction` spends (incomplete queries, epsilon
+    1e-3) on a logistic regression of ``dataset`` whose continuous features are each cut into ``bins`` quantile bins.
+
+    A prediction within a factor of 1.5 of the measured count is right.
+    """
+    scan, epsilon = 5, 1e-3
+    found = {}
+
+    def run():
+        kind = "logreg" if len(dataset.classes) == 2 else "softmax"
+        target = train_target(dataset, kind, extraction="amazon", bins=bins)
+        found["stolen"] = online_extraction(PredictionAPI(target, dataset.features), epsilon=epsilon, scan=scan)
+        return found["stolen"].queries
+
+    def explain(measured):
+        stolen = found["stolen"]
+        features = len(stolen.info["edges"])
+        edges = sum(len(values) for values in stolen.info["edges"].values())
+        searches = measured - 1 - scan * features
+        step = 2 / (scan - 1)
+        return (f"1 empty query, {scan} scan values for each of the {features} features ({scan * features}), then "
+                f"{searches:.0f} queries to place the {edges} edges: {searches / edges:.1f} per edge. Each line "
+                f"search halves the scan's step of {step:g} until it is under epsilon = {epsilon:g}: "
+                f"log2({step:g} / {epsilon:g}) is about {np.log2(step / epsilon):.0f} halvings, a few fewer when two "
+                "edges fall in the same scan interval and share their first halvings. The cost grows with the "
+                "number of edges times log2(1 / epsilon), whatever the bins' widths.")
+
+    return _prediction(predicted, run, close=lambda guess, measured: measured / 1.5 <= guess <= 1.5 * measured,
+                       explain=explain)
+
+
+def omitted_features(choice):
+    """Multiple choice: why a query that sets one feature and omits the others gives a one-unknown equation."""
+    return _choice(choice, {
+        "a": (False, "the service runs one model on all the encoded columns at once; what isolates one feature is "
+                     "that the omitted features' columns are zeros, not a model per feature."),
+        "b": (True, "an omitted feature encodes as all-zero columns, so its weights multiply 0 and drop out of the "
+                    "score: log(p_i / p_0) is the bias difference (known from the empty query) plus the weight "
+                    "difference of the one bin the set value falls in, one new unknown per query."),
+        "c": (False, "a complete query's score adds the weights of one bin of every feature: d unknowns in one "
+                     "equation. It is the zeros of the omitted features that leave only one (and it is the "
+                     "log-ratio that is linear, not the softmax)."),
+        "d": (False, "the bin edges are the owner's secret (the attacker finds them by line search); and even "
+                     "known edges would not separate the features' weights in one complete answer."),
+    })
+
+
+def complete_queries(choice):
+    """Multiple choice: what refusing incomplete queries does to the online attack's cost."""
+    return _choice(choice, {
+        "a": (False, "each answer does mix all the features' weights, but a query that changes one feature of a "
+                     "fixed base row changes only that feature's term: the base row's answer measures the rest, "
+                     "a constant."),
+        "b": (False, "the queries do not multiply by d: each one still changes one feature, as with incomplete "
+                     "queries."),
+        "c": (True, "the attack fixes a base row (the centre of the space) and changes one feature per query; the "
+                    "difference from the base row's answer is that feature's term alone, so the scans and line "
+                    "searches are the same. Iris: 295 queries instead of 299 (the scan values at the centre are "
+                    "the base row itself)."),
+        "d": (False, "a logistic regression adds the features' terms, it never multiplies them: no combination of "
+                     "bins needs asking, only each bin once."),
+    })
+
+
+def charge_first(choice):
+    """Multiple choice: why the service charges a key before its model answers, in the statement that checks the
+    budget."""
+    return _choice(choice, {
+        "a": (True, "check, answer, then count lets two requests that arrive together both pass the check and both "
+                    "be answered: the budget is overshot (the kit's first in-process API, which worked that way, "
+                    "answered 16 threads 1,021 to 1,116 rows against a budget of 1,000). Checking and charging "
+                    "in one statement makes them one step; a request refused or failed is charged nothing, or "
+                    "refunded."),
+        "b": (False, "refusals cost nothing: bob's count stayed at 8 after the service refused his second batch."),
+        "c": (False, "SQLite can read a count and write it later; the trouble is what other requests do in between."),
+        "d": (False, "the order does not make the model faster: the service answers after charging either way."),
+    })

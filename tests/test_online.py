@@ -1,5 +1,6 @@
 """Amazon-style feature extraction (kit.recipes) and the online attack that reverse-engineers it (section 5)."""
 
+import contextlib
 import math
 
 import numpy as np
@@ -8,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kit
+from benchmarks.amazon import local_api, served_api
 from kit.attacks import UncertifiedWarning, online_extraction
 from kit.features import Feature, sample_uniform
 from kit.recipes import Recipe, Step, quantile_edges
@@ -216,3 +218,21 @@ def test_a_stolen_recipe_encodes_like_the_owners(shop_target, shop):
     np.testing.assert_array_equal(rebuilt.transform(X), shop_target[0].transform(X))
     assert rebuilt.describe().splitlines()[1].startswith("size: 6 quantile bins, edges ")
     assert [Step(kind, (0.0, 0.5)).width for kind in ("one-hot", "bins", "numeric")] == [2, 3, 1]
+
+
+def test_over_http_the_attack_spends_and_finds_what_it_does_in_process(shop, shop_target):
+    """benchmarks.amazon --http: the same target served by kit.service and reached by kit.RemoteAPI (omitted
+    features travel as JSON nulls) gives the same queries, bill, edges and copy as the in-process API."""
+    with contextlib.ExitStack() as services:
+        factory = served_api(services)
+        for incomplete in (True, False):
+            local = online_extraction(local_api(shop, shop_target, incomplete=incomplete))
+            remote_api = factory(shop, shop_target, incomplete=incomplete)
+            remote = online_extraction(remote_api)
+            assert isinstance(remote_api, kit.RemoteAPI) and remote.info["certified"]
+            assert remote.queries == local.queries and remote.cost == pytest.approx(local.cost)
+            assert remote_api.usage()["queries_used"] == remote.queries
+            assert remote.info["kinds"] == local.info["kinds"]
+            np.testing.assert_array_equal(remote.info["edges"]["size"], local.info["edges"]["size"])
+            rows = sample_uniform(shop.features, 500, random_state=2)
+            np.testing.assert_allclose(remote.model.predict_proba(rows), local.model.predict_proba(rows), atol=1e-9)
