@@ -15,13 +15,13 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from .defenses import MAX_DECIMALS, fold, perturbed
 from .features import check_rows, encode, encoded_columns
 
 OUTPUTS = ("label", "proba", "leaf")
 NODE_IDS = ("unique", "bigml")
 BIGML_DECIMALS = 5
 """Decimals of the confidence in a BigML-style node id when the API does not round."""
-MAX_DECIMALS = 15
 
 
 class BudgetExceeded(RuntimeError):
@@ -216,6 +216,10 @@ class PredictionAPI:
         different nodes may share.
     incomplete : bool
         Trees: whether rows may leave features unspecified (BigML's incomplete queries).
+    defenses : sequence of kit.defenses.Defense
+        Countermeasures (:mod:`kit.defenses`): rounding, labels only and refusing incomplete queries set
+        ``decimals``, ``output`` and ``incomplete``; perturbations apply in order to every confidence vector,
+        after the model and before rounding; monitors see every batch first and may refuse it.
 
     Attributes
     ----------
@@ -226,7 +230,9 @@ class PredictionAPI:
     """
 
     def __init__(self, model, features, *, output="proba", decimals=None, budget=None, price_per_query=0.0,
-                 node_ids="unique", incomplete=True):
+                 node_ids="unique", incomplete=True, defenses=()):
+        settings, self.defenses = fold(defenses, output=output, decimals=decimals, incomplete=incomplete)
+        output, decimals, incomplete = settings["output"], settings["decimals"], settings["incomplete"]
         _check_settings(output, decimals, budget, price_per_query)
         if node_ids not in NODE_IDS or (node_ids == "bigml" and output != "leaf"):
             raise ValueError(f"node_ids must be one of {', '.join(NODE_IDS)} ('bigml' with output='leaf'), "
@@ -240,6 +246,9 @@ class PredictionAPI:
             raise ValueError(f"{_name(model)} gives no confidences; use output='label'")
         if output == "proba" and not hasattr(model, "classes_"):
             raise ValueError(f"{_name(model)} predicts values, not classes; use output='label' or 'leaf'")
+        self._perturbs = any(defense.perturbs for defense in self.defenses)
+        if self._perturbs and not (hasattr(model, "classes_") and (self._tree or hasattr(model, "predict_proba"))):
+            raise ValueError(f"{_name(model)} gives no confidences to perturb; leave out GaussianNoise/ReverseSigmoid")
         self.classes = tuple(model.classes_.tolist()) if hasattr(model, "classes_") else ()
         self.node_ids = node_ids
         self.incomplete = bool(incomplete)
@@ -265,8 +274,10 @@ class PredictionAPI:
         """Whether rows may leave features unspecified (NaN or None): trees only."""
         return self._tree is not None and self.incomplete
 
-    def query(self, X) -> Answer:
+    def query(self, X, *, client=None) -> Answer:
         """Answer one row or a batch of rows of raw feature values.
+
+        ``client`` names who asks (a key of the service), for the query monitors among the defences.
 
         Raises
         ------
@@ -274,6 +285,8 @@ class PredictionAPI:
             The rows do not fit the public schema; nothing is counted.
         BudgetExceeded
             The batch would go past the budget; nothing is answered or counted.
+        kit.defenses.QueryRefused
+            A defence refused the batch; nothing is answered or counted.
         """
         X = check_rows(self.features, X, allow_missing=self.accepts_incomplete)
         if self.budget is not None and self.queries_used + len(X) > self.budget:
@@ -281,12 +294,14 @@ class PredictionAPI:
                 f"query budget of {self.budget} exceeded: {self.queries_used} used, "
                 f"this batch asks {len(X)} more; nothing was answered"
             )
-        answer = self._answer(X)
+        answer = self._answer(X, client)
         self.queries_used += len(X)
         self.log.append(X, answer)
         return answer
 
-    def _answer(self, X) -> Answer:
+    def _answer(self, X, client=None) -> Answer:
+        for defense in self.defenses:
+            defense.admit(X, self.features, client)
         if self._tree is not None:
             nodes = self._tree.nodes(X)
             labels, proba = self._tree.answer(nodes)
@@ -296,7 +311,9 @@ class PredictionAPI:
         else:
             nodes = None
             labels = self._model.predict(X) if len(X) else np.empty(0)
-            proba = self._model.predict_proba(X) if self.output != "label" and len(X) else None
+            wanted = self.output != "label" or self._perturbs
+            proba = self._model.predict_proba(X) if wanted and len(X) else None
+        labels, proba = perturbed(self.defenses, labels, proba, self.classes)
         if self.output == "label":
             return Answer(labels)
         if proba is None and self.classes:
