@@ -207,9 +207,11 @@ class QueryMonitor(Defense):
 
     For each client, every new query's distance to the nearest of that client's earlier queries is kept
     (L2, features scaled to [0, 1] and one-hot encoded).  Honest queries, drawn from the data, give
-    distances that look normally distributed; an attack's line searches, grids and repeats do not.  Once
-    a client has sent ``min_queries`` queries, a Shapiro-Wilk test runs on its distances after every
-    query, and the client is flagged for good when the statistic W falls below ``threshold``.
+    distances whose logarithms look normally distributed; an attack's line searches (steps of 1e-3 and
+    less), grids and repeats do not.  Once a client has sent ``min_queries`` queries, a Shapiro-Wilk test
+    runs on the log-distances after every query, and the client is flagged for good when the statistic W
+    falls below ``threshold``.  (PRADA tests the distances themselves, which suits images of thousands of
+    pixels; in a few dimensions nearest-neighbour distances are skewed, and their logarithms are not.)
 
     Honest user: answers unchanged; a falsely flagged honest user is throttled or refused like an attacker.
 
@@ -234,7 +236,7 @@ class QueryMonitor(Defense):
         Client -> the number of its queries seen when it was flagged.
     """
 
-    def __init__(self, *, threshold=0.9, min_queries=50, action="refuse", delay=0.01, window=5000):
+    def __init__(self, *, threshold=0.8, min_queries=50, action="refuse", delay=0.01, window=5000):
         self.threshold = _check_number("QueryMonitor threshold", threshold, positive=True)
         if self.threshold >= 1:
             raise ValueError(f"QueryMonitor threshold is a Shapiro-Wilk W in (0, 1), got {threshold!r}")
@@ -278,10 +280,14 @@ class QueryMonitor(Defense):
         self._seen[client] = seen
 
     def _looks_like_attack(self, distances):
-        recent = np.asarray(distances[1:][-self.window :])
+        recent = np.log(np.asarray(distances[1:][-self.window :]) + _SMALLEST_DISTANCE)
         if np.ptp(recent) == 0:  # the same distance every time (repeats, a grid): nothing honest does that
             return True
         return shapiro(recent).statistic < self.threshold
+
+
+_SMALLEST_DISTANCE = 1e-12
+"""Added to distances before their logarithm, so that a repeated query counts as a tiny distance."""
 
 
 def _scaled(features, X):

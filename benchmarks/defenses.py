@@ -1,0 +1,213 @@
+"""Every attack against every defence (paper section 7, and two defences since): one table.
+
+    .venv/bin/python -m benchmarks.defenses [--quick]
+
+Each row is an attack on one data set at one budget; each column a defence of the API (kit.defenses).
+A cell is the stolen model's agreement 1-R_test / 1-R_unif in %; where the attack chooses how many
+queries it sends (path finding, Lowd-Meek), their number follows ``@``.  "n/a": the attack cannot run
+against that API (it refuses before its first query, saying why).  The monitor (action "flag") lets every
+attack finish and tells after how many queries it flagged it ("F@n"; "-": never); with action "refuse" the
+attack would get nothing past that batch.  The first rows are the honest user's: on the targets' test rows,
+how often the answered label is the model's own, and the largest change of a confidence; for the monitor,
+how many benign clients (rows of the data set, without repeats, jittered by 5% of each feature's spread)
+it flagged.  The paper's figures stand in the last column (undefended) and in brackets (Figure 7).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+import kit
+from kit.attacks import budget_for, equation_solving, lowd_meek, path_finding, retraining
+from kit.defenses import (
+    GaussianNoise,
+    LabelsOnly,
+    QueryMonitor,
+    RefuseIncomplete,
+    ReverseSigmoid,
+    Rounding,
+    honest_loss,
+)
+
+DEFENSES = {
+    "none": lambda: [],
+    "round 2": lambda: [Rounding(2)],
+    "round 0": lambda: [Rounding(0)],
+    "labels only": lambda: [LabelsOnly()],
+    "noise 0.05": lambda: [GaussianNoise(0.05, random_state=0)],
+    "reverse sigmoid": lambda: [ReverseSigmoid(beta=0.5, gamma=1.5)],
+    "no incomplete": lambda: [RefuseIncomplete()],
+    "monitor": lambda: [QueryMonitor(action="flag")],
+}
+BENIGN_CLIENTS, BENIGN_QUERIES, JITTER = 40, 300, 0.05
+
+
+def _linear(dataset):
+    return "logreg" if len(dataset.classes) == 2 else "softmax"
+
+
+@dataclass(frozen=True)
+class Attack:
+    name: str
+    datasets: tuple
+    quick: tuple
+    alphas: tuple  # budgets alpha * parameters; None: the attack decides
+    api: dict
+    run: object  # (api, budget, dataset) -> Extraction
+    target: object = _linear  # dataset -> (kind, params)
+    paper: str = ""
+
+    def train(self, dataset):
+        kind = self.target(dataset)
+        return kit.train_target(dataset, kind, **({"max_depth": 5} if kind == "tree" else {}))
+
+
+def _retraining(strategy):
+    return lambda api, budget, dataset: retraining(api, strategy=strategy, model=_linear(dataset), budget=budget)
+
+
+ATTACKS = (
+    Attack("equation solving", ("moons", "circles", "blobs", "iris", "breast-cancer"), ("moons", "iris"), (1, 10),
+           {}, lambda api, budget, dataset: equation_solving(api, model=_linear(dataset), budget=budget),
+           paper="100 / 100"),
+    Attack("path finding, top-down", ("moons", "circles", "blobs", "iris"), ("moons", "iris"), (None,),
+           {"output": "leaf", "node_ids": "bigml"},
+           lambda api, budget, dataset: path_finding(api, method="top-down"), lambda dataset: "tree", "100 / 100"),
+    Attack("path finding, bottom-up", ("moons", "iris"), ("iris",), (None,), {"output": "leaf", "node_ids": "bigml"},
+           lambda api, budget, dataset: path_finding(api, method="bottom-up"), lambda dataset: "tree", "100 / 100"),
+    Attack("Lowd-Meek", ("moons", "circles", "breast-cancer"), ("moons",), (None,), {},
+           lambda api, budget, dataset: lowd_meek(api), paper="100 / 100"),
+    Attack("retraining, uniform", ("moons", "circles", "blobs", "iris", "breast-cancer"), ("moons", "iris"), (10, 50),
+           {}, _retraining("uniform"), paper="96.0 / 96.6 (alpha 10, logreg)"),
+    Attack("retraining, line-search", ("moons", "circles", "blobs", "iris", "breast-cancer"), ("moons", "iris"),
+           (10, 50), {}, _retraining("line-search"), paper="98.1 / 98.0 (alpha 10, logreg)"),
+    Attack("retraining, adaptive", ("moons", "circles", "blobs", "iris", "breast-cancer"), ("moons", "iris"),
+           (10, 50), {}, _retraining("adaptive"), paper="98.3 / 98.0 (alpha 10, logreg)"),
+)
+FIGURE_7 = {("equation solving", "blobs", 1), ("equation solving", "iris", 1)}  # softmax at alpha 1: Figure 7
+PAPER_FIGURE_7 = {"round 2": "[paper 99.68]", "labels only": "[paper 80, adaptive]"}
+
+
+def run_cell(attack, dataset, target, alpha, defense):
+    """The cell's text, and (attack name, flagged after) for the monitor."""
+    defenses = DEFENSES[defense]()
+    try:
+        api = kit.PredictionAPI(target, dataset.features, **attack.api, defenses=defenses)
+    except ValueError as error:
+        return "n/a", None, str(error)
+    try:
+        budget = None if alpha is None else budget_for(alpha, api, _linear(dataset))
+        stolen = attack.run(api, budget, dataset)
+    except (ValueError, RuntimeError) as error:
+        if not api.queries_used:
+            return "n/a", None, str(error)
+        return f"failed @{api.queries_used:,}", None, f"{type(error).__name__}: {error}"
+    found = kit.agreement(target, stolen.model, dataset)
+    text = f"{100 * found.test:.1f} / {100 * found.uniform:.1f}"
+    if alpha is None:
+        text += f" @{stolen.queries:,}"
+    flagged = None
+    if defense == "monitor":
+        flagged = defenses[0].flagged.get(None)
+        text += f" F@{flagged:,}" if flagged else " -"
+    return text, (attack.name, flagged, stolen.queries), None
+
+
+def benign_clients(names, clients):
+    """Monitor false alarms on benign clients: (flagged, clients)."""
+    flagged = total = 0
+    for name in names:
+        dataset = kit.load_dataset(name)
+        rows = np.vstack([dataset.X_train, dataset.X_test])
+        continuous = [j for j, feature in enumerate(dataset.features) if feature.kind == "continuous"]
+        low = np.array([dataset.features[j].low for j in continuous])
+        high = np.array([dataset.features[j].high for j in continuous])
+        spread = rows[:, continuous].std(axis=0)
+        monitor = QueryMonitor(action="flag")
+        for client in range(clients):
+            rng = np.random.default_rng(client)
+            X = rows[rng.permutation(len(rows))[:BENIGN_QUERIES]]
+            X[:, continuous] = np.clip(X[:, continuous] + rng.normal(0, JITTER, (len(X), len(continuous))) * spread,
+                                       low, high)
+            monitor.admit(X, dataset.features, client)
+        flagged += len(monitor.flagged)
+        total += clients
+    return flagged, total
+
+
+def honest_rows(names):
+    """Per defence: label kept % (lowest over the data sets) and largest confidence change."""
+    cells = {}
+    for defense in DEFENSES:
+        if defense == "monitor":
+            continue
+        losses = []
+        for name in names:
+            dataset = kit.load_dataset(name)
+            target = kit.train_target(dataset, _linear(dataset))
+            losses.append(honest_loss(target, dataset.features, dataset.X_test, DEFENSES[defense]()))
+        cells[defense] = (f"{100 * min(loss.top1_kept for loss in losses):.1f}",
+                          "withheld" if defense == "labels only" else f"{max(loss.max_error for loss in losses):.3f}")
+    return cells
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer data sets, budgets and benign clients")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    names = ("moons", "iris") if args.quick else ("moons", "circles", "blobs", "iris", "breast-cancer")
+    header = "| attack | data set | alpha | " + " | ".join(DEFENSES) + " | paper (none) |"
+    lines = [header, "|" + "---|" * (len(DEFENSES) + 4)]
+    honest = honest_rows(names)
+    flagged, clients = benign_clients(names, 10 if args.quick else BENIGN_CLIENTS)
+    lines.append("| honest user: label kept % | test rows | - | "
+                 + " | ".join(honest[d][0] if d in honest else "100.0" for d in DEFENSES) + " | |")
+    lines.append("| honest user: largest confidence change | test rows | - | "
+                 + " | ".join(honest[d][1] if d in honest else f"false alarms {flagged}/{clients}" for d in DEFENSES)
+                 + " | |")
+    detections, reasons = [], {}
+    for attack in ATTACKS:
+        for name in attack.quick if args.quick else attack.datasets:
+            dataset = kit.load_dataset(name)
+            target = attack.train(dataset)
+            for alpha in attack.alphas[:1] if args.quick else attack.alphas:
+                cells = []
+                for defense in DEFENSES:
+                    text, detection, reason = run_cell(attack, dataset, target, alpha, defense)
+                    if (attack.name, name, alpha) in FIGURE_7 and defense in PAPER_FIGURE_7:
+                        text += " " + PAPER_FIGURE_7[defense]
+                    cells.append(text)
+                    detections += [detection] if defense == "monitor" and detection else []
+                    if reason:
+                        reasons.setdefault((attack.name, defense), reason)
+                alpha_text = "-" if alpha is None else str(alpha)
+                lines.append(f"| {attack.name} | {name} | {alpha_text} | " + " | ".join(cells) + f" | {attack.paper} |")
+    print("\n".join(lines))
+    print_monitor(detections, flagged, clients)
+    print("\nn/a and failed, why (first case of each):")
+    for (attack, defense), reason in reasons.items():
+        print(f"- {attack} / {defense}: {reason}")
+    print(f"\nwall time {time.perf_counter() - start:.0f} s")
+
+
+def print_monitor(detections, flagged, clients):
+    print(f"\nmonitor (Shapiro-Wilk W of log-distances < {QueryMonitor().threshold}, from query "
+          f"{QueryMonitor().min_queries}): detection per attack, and after how many queries")
+    print(f"benign clients flagged: {flagged}/{clients} ({100 * flagged / clients:.1f}%)\n")
+    print("| attack | runs flagged | flagged after (median queries) | queries the attacks sent (median) |")
+    print("|---|---|---|---|")
+    for attack in ATTACKS:
+        runs = [(after, queries) for name, after, queries in detections if name == attack.name]
+        hits = [after for after, _ in runs if after]
+        median = f"{np.median(hits):,.0f}" if hits else "-"
+        sent = f"{np.median([queries for _, queries in runs]):,.0f}" if runs else "-"
+        print(f"| {attack.name} | {len(hits)}/{len(runs)} | {median} | {sent} |")
+
+
+if __name__ == "__main__":
+    main()
