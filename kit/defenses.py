@@ -96,7 +96,10 @@ class Rounding(Defense):
         if isinstance(decimals, bool) or not isinstance(decimals, Integral) or not 0 <= decimals <= MAX_DECIMALS:
             raise ValueError(f"Rounding takes an integer number of decimals from 0 to {MAX_DECIMALS}, got {decimals!r}")
         self.decimals = int(decimals)
-        self.api_setting = {"decimals": self.decimals}
+
+    @property
+    def api_setting(self):
+        return {"decimals": self.decimals}
 
     def max_error(self, n_classes):
         return 0.5 * 10.0**-self.decimals
@@ -236,7 +239,7 @@ class QueryMonitor(Defense):
         Client -> the number of its queries seen when it was flagged.
     """
 
-    def __init__(self, *, threshold=0.8, min_queries=50, action="refuse", delay=0.01, window=5000):
+    def __init__(self, *, threshold=0.85, min_queries=50, action="refuse", delay=0.01, window=5000):
         self.threshold = _check_number("QueryMonitor threshold", threshold, positive=True)
         if self.threshold >= 1:
             raise ValueError(f"QueryMonitor threshold is a Shapiro-Wilk W in (0, 1), got {threshold!r}")
