@@ -272,15 +272,24 @@ class QueryMonitor(Defense):
             time.sleep(self.delay * len(X))
 
     def _observe(self, client, rows):
-        seen = self._seen.get(client, np.empty((0, rows.shape[1])))
         distances = self._distances.setdefault(client, [])
+        seen = self._room(client, len(distances) + len(rows), rows.shape[1])
         for row in rows:
-            distances.append(np.sqrt(((seen - row) ** 2).sum(axis=1).min()) if len(seen) else np.nan)
-            seen = np.vstack([seen, row])
+            earlier = seen[: len(distances)]
+            distances.append(np.sqrt(((earlier - row) ** 2).sum(axis=1).min()) if len(earlier) else np.nan)
+            seen[len(distances) - 1] = row
             if len(distances) > self.min_queries and self._looks_like_attack(distances):
                 self.flagged[client] = len(distances)
                 break
-        self._seen[client] = seen
+
+    def _room(self, client, rows, width):
+        """The client's array of rows seen, grown (doubling) to hold at least ``rows``."""
+        seen = self._seen.get(client, np.empty((0, width)))
+        if len(seen) < rows:
+            grown = np.empty((max(rows, 2 * len(seen)), width))
+            grown[: len(seen)] = seen
+            seen = self._seen[client] = grown
+        return seen
 
     def _looks_like_attack(self, distances):
         recent = np.log(np.asarray(distances[1:][-self.window :]) + _SMALLEST_DISTANCE)
