@@ -40,7 +40,7 @@ DEFENSES = {
     "round 0": lambda: [Rounding(0)],
     "labels only": lambda: [LabelsOnly()],
     "noise 0.05": lambda: [GaussianNoise(0.05, random_state=0)],
-    "reverse sigmoid": lambda: [ReverseSigmoid(beta=0.5, gamma=1.5)],
+    "reverse sigmoid": lambda: [ReverseSigmoid()],  # beta 0.5, gamma 1.5
     "no incomplete": lambda: [RefuseIncomplete()],
     "monitor": lambda: [QueryMonitor(action="flag")],
 }

@@ -179,12 +179,13 @@ class ReverseSigmoid(Defense):
     beta : float
         Magnitude, > 0.
     gamma : float
-        Convergence (how fast the perturbation grows away from 1/2), > 0.
+        Convergence (how fast the perturbation grows away from 1/2), > 0.  The defaults keep every honest
+        user's top-1 class.
     """
 
     perturbs = True
 
-    def __init__(self, beta=0.5, gamma=0.5):
+    def __init__(self, beta=0.5, gamma=1.5):
         self.beta = _check_number("ReverseSigmoid beta", beta, positive=True)
         self.gamma = _check_number("ReverseSigmoid gamma", gamma, positive=True)
 
