@@ -211,11 +211,12 @@ class QueryMonitor(Defense):
 
     For each client, every new query's distance to the nearest of that client's earlier queries is kept
     (L2, features scaled to [0, 1] and one-hot encoded).  Honest queries, drawn from the data, give
-    distances whose logarithms look normally distributed; an attack's line searches (steps of 1e-3 and
-    less), grids and repeats do not.  Once a client has sent ``min_queries`` queries, a Shapiro-Wilk test
-    runs on the log-distances after every query, and the client is flagged for good when the statistic W
-    falls below ``threshold``.  (PRADA tests the distances themselves, which suits images of thousands of
-    pixels; in a few dimensions nearest-neighbour distances are skewed, and their logarithms are not.)
+    distances that look normally distributed, as they are (PRADA's images of thousands of pixels; data with
+    categories) or after a logarithm (a few continuous features, where nearest-neighbour distances are
+    skewed); an attack's line searches (steps of 1e-3 and less), grids and repeats give neither.  Once a
+    client has sent ``min_queries`` queries, a Shapiro-Wilk test runs on the distances and on their
+    logarithms after every query, and the client is flagged for good when both statistics W fall below
+    ``threshold``.
 
     Honest user: answers unchanged; a falsely flagged honest user is throttled or refused like an attacker.
 
@@ -240,7 +241,7 @@ class QueryMonitor(Defense):
         Client -> the number of its queries seen when it was flagged.
     """
 
-    def __init__(self, *, threshold=0.85, min_queries=50, action="refuse", delay=0.01, window=5000):
+    def __init__(self, *, threshold=0.8, min_queries=50, action="refuse", delay=0.01, window=5000):
         self.threshold = _check_number("QueryMonitor threshold", threshold, positive=True)
         if self.threshold >= 1:
             raise ValueError(f"QueryMonitor threshold is a Shapiro-Wilk W in (0, 1), got {threshold!r}")
@@ -293,10 +294,13 @@ class QueryMonitor(Defense):
         return seen
 
     def _looks_like_attack(self, distances):
-        recent = np.log(np.asarray(distances[1:][-self.window :]) + _SMALLEST_DISTANCE)
-        if np.ptp(recent) == 0:  # the same distance every time (repeats, a grid): nothing honest does that
-            return True
-        return shapiro(recent).statistic < self.threshold
+        recent = np.asarray(distances[1:][-self.window :])
+        return max(_normality(recent), _normality(np.log(recent + _SMALLEST_DISTANCE))) < self.threshold
+
+
+def _normality(values):
+    """Shapiro-Wilk's W; 0 for values all equal (repeats, a grid: nothing honest does that)."""
+    return 0.0 if np.ptp(values) == 0 else shapiro(values).statistic
 
 
 _SMALLEST_DISTANCE = 1e-12
