@@ -216,8 +216,9 @@ def main(argv=None):
 
 
 def print_monitor(detections, flagged, clients):
-    print(f"\nmonitor (Shapiro-Wilk W of log-distances < {QueryMonitor().threshold}, from query "
-          f"{QueryMonitor().min_queries}): detection per attack, and after how many queries")
+    monitor = QueryMonitor()
+    print(f"\nmonitor (Shapiro-Wilk W of the distances and of their logarithms < {monitor.threshold}, from query "
+          f"{monitor.min_queries}): detection per attack, and after how many queries")
     print(f"benign clients flagged: {flagged}/{clients} ({100 * flagged / clients:.1f}%)\n")
     print("| attack | runs flagged | flagged after (median queries) | queries the attacks sent (median) |")
     print("|---|---|---|---|")
