@@ -316,6 +316,10 @@ def _scaled(features, X):
     return np.nan_to_num(encode(features, scaled))
 
 
+_DEFAULTS = {"decimals": None, "output": "proba", "incomplete": True}
+"""PredictionAPI's defaults for the settings that defences may fold in."""
+
+
 def fold(defenses, **settings):
     """Split ``defenses`` into the API's own settings and the defences it applies itself.
 
@@ -334,9 +338,6 @@ def fold(defenses, **settings):
         if not defense.api_setting:
             applied.append(defense)
     return settings, tuple(applied)
-
-
-_DEFAULTS = {"decimals": None, "output": "proba", "incomplete": True}
 
 
 def perturbed(defenses, labels, proba, classes):
