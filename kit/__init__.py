@@ -4,9 +4,10 @@ The path of data: ``load_dataset`` -> ``train_target`` -> ``PredictionAPI`` -> a
 attack from :mod:`kit.attacks` -> ``Extraction`` -> ``agreement`` and ``plot_boundaries``.
 """
 
-from . import attacks, service
+from . import attacks, defenses, service
 from .api import Answer, BudgetExceeded, PredictionAPI, QueryLog
 from .data import DATASETS, Dataset, DataUnavailable, load_dataset
+from .defenses import QueryRefused
 from .extraction import Extraction
 from .features import Feature, sample_uniform
 from .metrics import Agreement, agreement
@@ -16,6 +17,6 @@ from .targets import TARGET_KINDS, train_target
 
 __all__ = [
     "DATASETS", "TARGET_KINDS", "attacks", "Agreement", "Answer", "BoundaryPlot", "BudgetExceeded", "DataUnavailable",
-    "Dataset", "Extraction", "Feature", "PredictionAPI", "QueryLog", "RemoteAPI", "agreement", "load_dataset",
-    "plot_boundaries", "sample_uniform", "service", "train_target",
+    "Dataset", "Extraction", "Feature", "PredictionAPI", "QueryLog", "QueryRefused", "RemoteAPI", "agreement",
+    "defenses", "load_dataset", "plot_boundaries", "sample_uniform", "service", "train_target",
 ]

@@ -16,13 +16,13 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from .defenses import MAX_DECIMALS, fold, perturbed
 from .features import check_rows, encode, encoded_columns
 
 OUTPUTS = ("label", "proba", "leaf")
 NODE_IDS = ("unique", "bigml")
 BIGML_DECIMALS = 5
 """Decimals of the confidence in a BigML-style node id when the API does not round."""
-MAX_DECIMALS = 15
 
 
 class BudgetExceeded(RuntimeError):
@@ -226,6 +226,10 @@ class PredictionAPI:
     incomplete : bool
         Trees, and models behind a recipe that encodes omitted features (:class:`kit.recipes.Recipe`,
         Amazon's): whether rows may leave features unspecified (incomplete queries).
+    defenses : sequence of kit.defenses.Defense
+        Countermeasures (:mod:`kit.defenses`): rounding, labels only and refusing incomplete queries set
+        ``decimals``, ``output`` and ``incomplete``; perturbations apply in order to every confidence vector,
+        after the model and before rounding; monitors see every batch first and may refuse it.
 
     Attributes
     ----------
@@ -236,7 +240,9 @@ class PredictionAPI:
     """
 
     def __init__(self, model, features, *, output="proba", decimals=None, budget=None, price_per_query=0.0,
-                 node_ids="unique", incomplete=True):
+                 node_ids="unique", incomplete=True, defenses=()):
+        settings, self.defenses = fold(defenses, output=output, decimals=decimals, incomplete=incomplete)
+        output, decimals, incomplete = settings["output"], settings["decimals"], settings["incomplete"]
         _check_settings(output, decimals, budget, price_per_query)
         if node_ids not in NODE_IDS or (node_ids == "bigml" and output != "leaf"):
             raise ValueError(f"node_ids must be one of {', '.join(NODE_IDS)} ('bigml' with output='leaf'), "
@@ -250,6 +256,9 @@ class PredictionAPI:
             raise ValueError(f"{_name(model)} gives no confidences; use output='label'")
         if output == "proba" and not hasattr(model, "classes_"):
             raise ValueError(f"{_name(model)} predicts values, not classes; use output='label' or 'leaf'")
+        self._perturbs = any(defense.perturbs for defense in self.defenses)
+        if self._perturbs and not (hasattr(model, "classes_") and (self._tree or hasattr(model, "predict_proba"))):
+            raise ValueError(f"{_name(model)} gives no confidences to perturb; leave out GaussianNoise/ReverseSigmoid")
         self.classes = tuple(model.classes_.tolist()) if hasattr(model, "classes_") else ()
         self.node_ids = node_ids
         self.incomplete = bool(incomplete)
@@ -286,12 +295,14 @@ class PredictionAPI:
         """
         return check_query(self.features, X, allow_missing=self.accepts_incomplete)
 
-    def query(self, X) -> Answer:
+    def query(self, X, *, client=None) -> Answer:
         """Answer one row or a batch of rows of raw feature values.
 
         The rows are reserved in the budget before the model answers, under a lock, so
         that threads sharing this API never go past the budget together; a batch that
         fails is given back and costs nothing.
+
+        ``client`` names who asks (a key of the service), for the query monitors among the defences.
 
         Raises
         ------
@@ -299,6 +310,8 @@ class PredictionAPI:
             The rows do not fit the public schema; nothing is counted.
         BudgetExceeded
             The batch would go past the budget; nothing is answered or counted.
+        kit.defenses.QueryRefused
+            A defence refused the batch; nothing is answered or counted.
         """
         X = self.check(X)
         with self._lock:
@@ -309,7 +322,7 @@ class PredictionAPI:
                 )
             self.queries_used += len(X)
         try:
-            answer = self.answer(X)
+            answer = self.answer(X, client=client)
         except BaseException:
             with self._lock:
                 self.queries_used -= len(X)
@@ -318,13 +331,15 @@ class PredictionAPI:
             self.log.append(X, answer)
         return answer
 
-    def answer(self, X) -> Answer:
+    def answer(self, X, *, client=None) -> Answer:
         """The model's answer to rows already checked by :meth:`check`: not counted, priced or logged.
 
         The owner's side of the door: a web service that keeps its own ledger of keys
         and budgets (:mod:`kit.service`) charges a key, then calls this.  Attacks use
-        :meth:`query`.
+        :meth:`query`.  ``client`` names who asks, for the query monitors among the defences.
         """
+        for defense in self.defenses:
+            defense.admit(X, self.features, client)
         if self._tree is not None:
             nodes = self._tree.nodes(X)
             labels, proba = self._tree.answer(nodes)
@@ -334,7 +349,9 @@ class PredictionAPI:
         else:
             nodes = None
             labels = self._model.predict(X)
-            proba = self._model.predict_proba(X) if self.output != "label" else None
+            wanted = self.output != "label" or self._perturbs
+            proba = self._model.predict_proba(X) if wanted else None
+        labels, proba = perturbed(self.defenses, labels, proba, self.classes)
         if self.output == "label":
             return Answer(labels)
         if self.decimals is not None and proba is not None:

@@ -173,7 +173,7 @@ def test_threads_sharing_one_api_never_overshoot_its_budget(moons_logreg, moons)
 def test_an_answer_that_fails_costs_nothing(moons_logreg, moons, monkeypatch):
     api = kit.PredictionAPI(moons_logreg, moons.features, budget=10, price_per_query=1.0)
 
-    def fail(X):
+    def fail(X, *, client=None):
         raise MemoryError("the model broke")
 
     monkeypatch.setattr(api, "answer", fail)

@@ -260,6 +260,24 @@ def test_out_of_range_policies(moons, trained, policy, expected):
         remote.close()
 
 
+def test_a_query_monitor_refuses_a_flagged_key_for_nothing_and_serves_the_others(moons, trained):
+    monitor = kit.defenses.QueryMonitor(min_queries=10)
+    api = kit.PredictionAPI(trained["logreg"], moons.features, price_per_query=0.1, defenses=[monitor])
+    with service.start(api) as started:
+        mallory = kit.RemoteAPI(started.url, started.create_key("mallory"))
+        alice = kit.RemoteAPI(started.url, started.create_key("alice"))
+        mallory.query(np.column_stack([np.linspace(-1, 1, 8), np.zeros(8)]))
+        with pytest.raises(kit.QueryRefused, match="client 'mallory' was flagged"):  # a line of near-twins
+            mallory.query(np.column_stack([0.3 + 1e-6 * np.arange(8), np.zeros(8)]))
+        with pytest.raises(kit.QueryRefused):
+            mallory.query(moons.X_test[:3])
+        assert mallory.usage()["queries_used"] == 8 and mallory.usage()["cost"] == pytest.approx(0.8)
+        alice.query(moons.X_test[:3])
+        assert alice.usage()["queries_used"] == 3 and "mallory" in monitor.flagged
+        mallory.close()
+        alice.close()
+
+
 # --- the ledger survives a restart -----------------------------------------------------------------------------
 
 def test_a_restart_keeps_the_ledger(tmp_path, moons, trained):

@@ -19,6 +19,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..api import BudgetExceeded, PredictionAPI
+from ..defenses import QueryRefused
 from ..features import OUT_OF_RANGE, check_ranges
 from .ledger import Ledger, UnknownKey
 
@@ -31,6 +32,8 @@ READ_TIMEOUT = 10.0
 # What travels: a feature value is a JSON number or null (a missing feature); never a string or a boolean.
 Value = Annotated[float, Field(strict=True, allow_inf_nan=False)] | None
 Label = str | int | float
+BigMLId = Annotated[list[Label], Field(min_length=2, max_length=2, description="BigML's pair (label, confidence)")]
+"""A tuple would be described with the array form of ``items``, which OpenAPI 3.1 does not allow."""
 
 
 class Row(BaseModel):
@@ -65,7 +68,7 @@ class Description(BaseModel):
 class Prediction(BaseModel):
     label: Label
     proba: list[float] | None
-    node: int | tuple[Label, float] | None
+    node: int | BigMLId | None
     queries_used: int = Field(description="queries this key has used, this one included")
     cost: float = Field(description="dollars billed to this key so far")
 
@@ -73,7 +76,7 @@ class Prediction(BaseModel):
 class Predictions(BaseModel):
     labels: list[Label]
     proba: list[list[float]] | None
-    nodes: list[int | tuple[Label, float]] | None
+    nodes: list[int | BigMLId] | None
     queries_used: int
     cost: float
 
@@ -98,6 +101,7 @@ REFUSALS = {status: {"model": Error, "description": why} for status, why in {
     404: "no such model",
     408: "the body came too slowly",
     413: "too many rows or too large a body",
+    429: "a defence of the model (a query monitor) refuses this key's queries",
     415: "a body that is not application/json",
 }.items()}
 
@@ -245,7 +249,10 @@ def create_app(models, ledger: Ledger, *, max_rows=MAX_ROWS, max_body_bytes=MAX_
         except BudgetExceeded as error:
             _refuse(402, str(error))
         try:
-            return api.answer(X), usage
+            return api.answer(X, client=usage.name), usage
+        except QueryRefused as error:
+            ledger.refund(charge)
+            _refuse(429, str(error))
         except BaseException:
             ledger.refund(charge)
             raise
@@ -266,7 +273,7 @@ def create_app(models, ledger: Ledger, *, max_rows=MAX_ROWS, max_body_bytes=MAX_
 
     body_of = {schema: {"requestBody": {"required": True, "content": {
         "application/json": {"schema": schema.model_json_schema()}}}} for schema in (Row, Rows)}
-    refused = {status: REFUSALS[status] for status in (400, 401, 402, 404, 408, 413, 415)}
+    refused = {status: REFUSALS[status] for status in (400, 401, 402, 404, 408, 413, 415, 429)}
 
     @app.post("/models/{name}/prediction", summary="Answer one row", responses=refused, openapi_extra=body_of[Row])
     async def predict(name: Name, request: Request, key: Key) -> Prediction:

@@ -15,6 +15,7 @@ from urllib.parse import quote, urlsplit
 import numpy as np
 
 from ..api import Answer, BudgetExceeded, QueryLog, check_query
+from ..defenses import QueryRefused
 from ..features import Feature
 
 
@@ -144,6 +145,8 @@ class RemoteAPI:
             raise ServiceUnreachable(f"{self.url} does not answer like a prediction service") from None
         if status == 402:
             raise BudgetExceeded(reply["error"])
+        if status == 429:
+            raise QueryRefused(reply["error"])
         if status in (401, 403):
             raise PermissionError(f"the prediction service refused: {reply['error']}")
         if status >= 400:
