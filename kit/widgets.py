@@ -674,6 +674,12 @@ DEFENSE_PANEL_ATTACKS = ("equation solving", "path finding (top-down)", "Lowd-Me
                          "retraining (adaptive)")
 """The attacks :class:`DefensePanel` offers by default (keys of :data:`ATTACKS`)."""
 
+DEFENSE_PANEL_BUDGETS = {"path finding (top-down)": 700}
+"""Starting budgets of :class:`DefensePanel` where the attack's own default is too small to succeed undefended."""
+
+_DEFENSE_PANEL_TREE = {"max_depth": 5}
+"""The tree path finding attacks on the defence panel: as in ``benchmarks.defenses``, for a fast attack."""
+
 _PANEL_DPI = 100
 
 
@@ -683,7 +689,7 @@ class DefensePanel(widgets.VBox):
     The attacker's side is the agreement of the stolen copy (1-R_test, 1-R_unif, paper section 3); the
     honest user's side is :func:`kit.defenses.honest_loss` on the test rows: the share whose label the
     defence kept, and how far the answered confidences moved (mean and largest).  Path finding attacks a
-    depth-limited tree (it needs node ids); every other attack attacks ``target``.
+    tree of depth 5 (it needs node ids); every other attack attacks ``target``.
 
     Parameters
     ----------
@@ -752,6 +758,7 @@ class DefensePanel(widgets.VBox):
 
     def _set_attack(self, budget):
         low, high, default = ATTACKS[self.attack_picker.value].budgets
+        default = DEFENSE_PANEL_BUDGETS.get(self.attack_picker.value, default)
         self._quiet = True
         with self.budget.hold_trait_notifications():
             self.budget.max, self.budget.min = max(high, self.budget.min), low
@@ -776,7 +783,8 @@ class DefensePanel(widgets.VBox):
     def _target(self):
         kind = self._kind()
         if kind not in self._targets:
-            self._targets[kind] = train_target(self.dataset, kind, random_state=self.random_state)
+            params = _DEFENSE_PANEL_TREE if kind == "tree" else {}
+            self._targets[kind] = train_target(self.dataset, kind, random_state=self.random_state, **params)
         return self._targets[kind]
 
     def defenses(self):
@@ -785,7 +793,8 @@ class DefensePanel(widgets.VBox):
 
     def _run(self):
         """(extraction, agreement, message, honest loss) at the current settings; each setting is run once."""
-        key = (self.attack_picker.value, self.defense_picker.value, self.strength.value, self.budget.value)
+        strength = None if self.strength.disabled else self.strength.value
+        key = (self.attack_picker.value, self.defense_picker.value, strength, self.budget.value)
         if key not in self._runs:
             choice, target = ATTACKS[self.attack_picker.value], self._target()
             honest = honest_loss(target, self.dataset.features, self.dataset.X_test, self.defenses())
