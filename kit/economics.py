@@ -111,7 +111,7 @@ def plot_costs(attacks, price, *, service="", ax=None, largest=1_000_000):
     if not attacks:
         raise ValueError("attacks must name at least one attack and its queries")
     if ax is None:
-        _, ax = plt.subplots(figsize=(7.5, 4), layout="constrained")
+        _, ax = plt.subplots(figsize=(7.5, 5.5), layout="constrained")
     needed = np.geomspace(10, largest, 200)
     _, honest = costs(0, price, needed)
     ax.plot(needed, honest, color="black", linewidth=2, label="pay per prediction")
@@ -125,5 +125,5 @@ def plot_costs(attacks, price, *, service="", ax=None, largest=1_000_000):
     ax.set_ylabel("dollars")
     ax.set_title(f"Stealing pays where the black line passes the dot{f' ({service})' if service else ''}",
                  fontsize="medium")
-    ax.legend(fontsize="small", loc="upper left")
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15))
     return ax

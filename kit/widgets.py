@@ -773,6 +773,7 @@ class DefensePanel(widgets.VBox):
         with self.strength.hold_trait_notifications():
             self.strength.max, self.strength.min = max(high, self.strength.min), low
             self.strength.max, self.strength.step = high, step
+            self.strength.readout_format = ".0f" if step >= 1 else ".2f"
             self.strength.value = default if strength is None else strength
         self.strength.description = choice.strength_name or "(no strength)"
         self._quiet = False
@@ -865,7 +866,7 @@ class EconomicsPanel(widgets.VBox):
                                                             layout=widgets.Layout(width="420px")), "kit-attack")
         self.table = _styled(widgets.HTML(), "kit-readout")
         with plt.ioff():
-            self.figure, self._ax = plt.subplots(figsize=(7.5, 4), layout="constrained")
+            self.figure, self._ax = plt.subplots(figsize=(7.5, 5.5), layout="constrained")
         self.figure_view = widgets.Image(format="png", layout=widgets.Layout(width=f"{7.5 * _PANEL_DPI:.0f}px"))
         for control in (self.service, self.attack_picker):
             control.observe(lambda _: self._draw(), "value")
