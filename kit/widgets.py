@@ -683,6 +683,13 @@ _DEFENSE_PANEL_TREE = {"max_depth": 5}
 _PANEL_DPI = 100
 
 
+def _png(figure):
+    """The figure as PNG bytes, at the panels' resolution."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=_PANEL_DPI)
+    return buffer.getvalue()
+
+
 class DefensePanel(widgets.VBox):
     """Pick an attack and a defence, set the defence's strength, and watch what each side loses.
 
@@ -819,9 +826,7 @@ class DefensePanel(widgets.VBox):
                          None if self.extraction is None else self.extraction.log.X)
         self._ax.set_title(f"{self._kind()} on {self.dataset.name}: {self.attack_picker.value} against "
                            f"{self.defense_picker.value}", fontsize="medium")
-        buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png", dpi=_PANEL_DPI)
-        self.figure_view.value = buffer.getvalue()
+        self.figure_view.value = _png(self.figure)
         self._show_readout()
 
     def _show_readout(self):
@@ -882,9 +887,7 @@ class EconomicsPanel(widgets.VBox):
         self._ax.clear()
         if chosen:
             plot_costs(chosen, price, service=self.service.value, ax=self._ax)
-        buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png", dpi=_PANEL_DPI)
-        self.figure_view.value = buffer.getvalue()
+        self.figure_view.value = _png(self.figure)
         rows = "".join(f"<tr><td>{_escape(name)}</td><td>{queries:,}</td><td>${queries * price:,.2f}</td>"
                        f"<td>{break_even(queries):,}</td></tr>" for name, queries in chosen.items())
         self.table.value = ("<table><tr><th>attack</th><th>queries</th><th>cost to steal</th><th>pays off after "
