@@ -648,6 +648,78 @@ def _panel_uniform_agreement(budget):
     return agreement(target, stolen.model, dataset).uniform
 
 
+def reverse_sigmoid_retraining(predicted):
+    """Exercise (predict, then run): the 1-R_unif in % that adaptive retraining (100 queries) reaches on the
+    blobs softmax through an API with the reverse sigmoid (beta 0.5, gamma 1.5); within 2 points.
+    """
+    from .defenses import ReverseSigmoid
+
+    def attack(name):
+        return _defended_agreement(name, ReverseSigmoid(beta=0.5), budget=100, dataset="blobs", kind="softmax")
+
+    def explain(measured):
+        solved = attack("equation solving").uniform
+        return (f"The reverse sigmoid moves every confidence but no label (beta x gamma = 0.75 < 1: the map is "
+                "increasing), and retraining reads labels only: it meets the very answers an undefended API "
+                f"gives. The same API and the same 100 queries leave equation solving, which fits the "
+                f"confidences, at {solved:.2%}. A defence that keeps the honest user's labels cannot stop an "
+                "attacker who needs nothing else.")
+
+    return _prediction(predicted, lambda: 100 * attack("retraining (adaptive)").uniform,
+                       close=lambda p, m: abs(p - m) <= 2, explain=explain)
+
+
+def _defended_agreement(attack, defense, *, budget, dataset, kind):
+    """The agreement of ``attack`` (a key of kit.widgets.ATTACKS) through an API with ``defense``."""
+    from .data import load_dataset
+    from .widgets import ATTACKS
+
+    data = load_dataset(dataset)
+    target = train_target(data, kind)
+    api = PredictionAPI(target, data.features, budget=budget, defenses=[defense])
+    return agreement(target, ATTACKS[attack].run(api, kind, budget, 0).model, data)
+
+
+def choice_break_even(answer):
+    """Exercise (multiple choice): where the break-even point moves when the price per prediction doubles."""
+    return _choice(answer, {
+        "a": (False, "no: a dearer answer makes the theft dearer too; both lines rise by the same factor."),
+        "b": (False, "no: the thief pays the same price for each of the extraction's queries as the customer for "
+                     "each prediction, so the price cancels out of the comparison."),
+        "c": (True, "yes: stealing costs queries x price, honest use predictions x price; they meet at predictions "
+                    "= queries whatever the price. The price sets how many dollars are at stake, not where the "
+                    "lines cross: to move it, a service must make extraction need more queries."),
+        "d": (False, "no: the thief pays once and the customer for ever, so for enough predictions stealing "
+                     "always wins, at any price."),
+    })
+
+
+def panel_noise_strength(panel):
+    """Exercise on notebook 05's defence panel: the smallest Gaussian noise scale (slider step 0.01) at which
+    equation solving with 20 queries on moons' logistic regression falls below 99% test agreement; one step
+    less (run through the kit) must stay at 99% or more.
+    """
+    from .defenses import GaussianNoise
+
+    if panel is None:
+        return _unanswered("your defence panel (the variable `defense_panel`)")
+    settings = (panel.attack_picker.value, panel.defense_picker.value, panel.budget.value)
+    if settings != ("equation solving", "Gaussian noise", 20):
+        return Verdict(False, f"set the panel to equation solving, Gaussian noise and 20 queries (it shows "
+                              f"{', '.join(map(str, settings))}).")
+    scale = round(panel.strength.value, 2)
+    if panel.result is None or panel.result.test >= 0.99:
+        return Verdict(False, f"at noise scale {scale} 1-R_test is still 99% or more: move the strength up.")
+    lower = _defended_agreement("equation solving", GaussianNoise(round(scale - 0.01, 2)), budget=20,
+                                 dataset="moons", kind="logreg").test
+    if lower < 0.99:
+        return Verdict(False, f"noise {scale} brings 1-R_test below 99%, but so does {scale - 0.01:.2f} "
+                              f"({lower:.2%}): go down.")
+    return Verdict(True, f"noise {scale} gives 1-R_test {panel.result.test:.2%}, {scale - 0.01:.2f} still "
+                         f"{lower:.2%}. Look at the honest user's line: the same noise already changes labels "
+                         "near the boundary, which the paper's countermeasures never do.")
+
+
 # --- 06 training-data leakage -------------------------------------------------------------
 
 

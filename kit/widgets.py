@@ -26,6 +26,16 @@ from .api import BudgetExceeded, PredictionAPI
 from .attacks import lowd_meek, lowd_meek_poly, path_finding, retraining
 from .attacks.equations import equation_solving
 from .data import load_dataset
+from .defenses import (
+    GaussianNoise,
+    LabelsOnly,
+    QueryMonitor,
+    QueryRefused,
+    RefuseIncomplete,
+    ReverseSigmoid,
+    Rounding,
+    honest_loss,
+)
 from .metrics import agreement
 from .plots import OKABE_ITO, LiveFigure, plot_boundaries
 from .targets import train_target
@@ -624,3 +634,261 @@ class LeakagePanel(widgets.VBox):
         buffer = io.BytesIO()
         self.figure.savefig(buffer, format="png", dpi=_LEAKAGE_DPI)
         self.figure_view.value = buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class DefenseChoice:
+    """A defence as :class:`DefensePanel` offers it.
+
+    Attributes
+    ----------
+    make : callable
+        ``make(strength) -> list of kit.defenses.Defense``, fresh objects each call (a monitor or a
+        noise generator keeps state).
+    strengths : tuple or None
+        ``(lowest, highest, default, step)`` of the strength slider, or None for a defence without one.
+    strength_name : str
+        What the strength is, shown beside the slider.
+    """
+
+    make: Callable
+    strengths: tuple | None = None
+    strength_name: str = ""
+
+
+DEFENSES = {
+    "none": DefenseChoice(lambda strength: []),
+    "rounding": DefenseChoice(lambda strength: [Rounding(int(strength))], (0, 5, 2, 1), "decimals"),
+    "labels only": DefenseChoice(lambda strength: [LabelsOnly()]),
+    "Gaussian noise": DefenseChoice(lambda strength: [GaussianNoise(strength)], (0.0, 0.3, 0.05, 0.01),
+                                    "noise scale"),
+    "reverse sigmoid": DefenseChoice(lambda strength: [ReverseSigmoid(beta=strength)], (0.05, 1.0, 0.5, 0.05),
+                                     "beta"),
+    "refuse incomplete": DefenseChoice(lambda strength: [RefuseIncomplete()]),
+    "query monitor": DefenseChoice(lambda strength: [QueryMonitor(threshold=strength)], (0.5, 0.95, 0.8, 0.05),
+                                   "threshold W"),
+}
+"""The defences :class:`DefensePanel` offers (kit.defenses), by the name shown in its picker."""
+
+DEFENSE_PANEL_ATTACKS = ("equation solving", "path finding (top-down)", "Lowd-Meek", "retraining (uniform)",
+                         "retraining (adaptive)")
+"""The attacks :class:`DefensePanel` offers by default (keys of :data:`ATTACKS`)."""
+
+DEFENSE_PANEL_BUDGETS = {"path finding (top-down)": 700}
+"""Starting budgets of :class:`DefensePanel` where the attack's own default is too small to succeed undefended."""
+
+_DEFENSE_PANEL_TREE = {"max_depth": 5}
+"""The tree path finding attacks on the defence panel: as in ``benchmarks.defenses``, for a fast attack."""
+
+_PANEL_DPI = 100
+
+
+def _png(figure):
+    """The figure as PNG bytes, at the panels' resolution."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=_PANEL_DPI)
+    return buffer.getvalue()
+
+
+class DefensePanel(widgets.VBox):
+    """Pick an attack and a defence, set the defence's strength, and watch what each side loses.
+
+    The attacker's side is the agreement of the stolen copy (1-R_test, 1-R_unif, paper section 3); the
+    honest user's side is :func:`kit.defenses.honest_loss` on the test rows: the share whose label the
+    defence kept, and how far the answered confidences moved (mean and largest).  Path finding attacks a
+    tree of depth 5 (it needs node ids); every other attack attacks ``target``.
+
+    Parameters
+    ----------
+    dataset : {"circles", "moons", "blobs"}
+    target : str
+        The secret model's kind for every attack but path finding.
+    attack, defense : str
+        Keys of ``attacks`` and of :data:`DEFENSES` shown first.
+    strength : float or None
+        The defence's starting strength (None: its default).
+    attacks : sequence of str
+        Keys of :data:`ATTACKS` offered.
+    budget : int or None
+        The starting query budget (None: the attack's default).
+    random_state : int
+    resolution : int
+        Grid points per axis of the boundary picture.
+
+    Attributes
+    ----------
+    extraction : Extraction or None
+        The latest attack's result (None when the defence stopped it; ``message`` says why).
+    result : Agreement or None
+        ``result.test`` is 1-R_test, ``result.uniform`` is 1-R_unif.
+    honest : HonestLoss
+        What the defence costs an honest user on the test rows.
+    message : str or None
+    attack_picker, defense_picker : ipywidgets.Dropdown
+    strength, budget : ipywidgets sliders (``strength.disabled`` for a defence without a strength)
+    """
+
+    def __init__(self, *, dataset="moons", target="logreg", attack="equation solving", defense="rounding",
+                 strength=None, attacks=DEFENSE_PANEL_ATTACKS, budget=None, random_state=0, resolution=100):
+        _check_choice("dataset", dataset, PANEL_DATASETS)
+        _check_choice("attack", attack, attacks)
+        _check_choice("defense", defense, DEFENSES)
+        for name in attacks:
+            _check_choice("attacks", name, ATTACKS)
+        self.random_state, self.resolution, self.target_kind = random_state, resolution, target
+        self.dataset = load_dataset(dataset, random_state=random_state)
+        self._targets, self._runs, self._quiet = {}, {}, False
+        self.extraction = self.result = self.message = self.honest = None
+        self.attack_picker = _styled(widgets.Dropdown(options=list(attacks), value=attack, description="attack"),
+                                     "kit-attack")
+        self.defense_picker = _styled(widgets.Dropdown(options=list(DEFENSES), value=defense, description="defence"),
+                                      "kit-defense")
+        self.strength = _styled(widgets.FloatSlider(description="strength", continuous_update=False,
+                                                    style={"description_width": "initial"}), "kit-strength")
+        self.budget = _styled(widgets.IntSlider(description="queries", min=1, max=10, continuous_update=False),
+                              "kit-budget")
+        self.readout = _styled(widgets.HTML(), "kit-readout")
+        with plt.ioff():
+            self.figure, self._ax = plt.subplots(figsize=(6.6, 4.2), layout="constrained")
+        self.figure_view = widgets.Image(format="png", layout=widgets.Layout(width=f"{6.6 * _PANEL_DPI:.0f}px"))
+        self._drawn_kind = None
+        self._set_attack(budget)
+        self._set_defense(strength)
+        self.attack_picker.observe(lambda _: self._set_attack(None) or self._extract(), "value")
+        self.defense_picker.observe(lambda _: self._set_defense(None) or self._extract(), "value")
+        for control in (self.strength, self.budget):
+            control.observe(lambda _: self._quiet or self._extract(), "value")
+        super().__init__([widgets.HBox([self.attack_picker, self.budget]),
+                          widgets.HBox([self.defense_picker, self.strength]), self.readout, self.figure_view])
+        self.add_class("kit-panel")
+        self._extract()
+
+    def _set_attack(self, budget):
+        low, high, default = ATTACKS[self.attack_picker.value].budgets
+        default = DEFENSE_PANEL_BUDGETS.get(self.attack_picker.value, default)
+        self._quiet = True
+        with self.budget.hold_trait_notifications():
+            self.budget.max, self.budget.min = max(high, self.budget.min), low
+            self.budget.max, self.budget.value = high, default if budget is None else budget
+        self._quiet = False
+
+    def _set_defense(self, strength):
+        choice = DEFENSES[self.defense_picker.value]
+        self._quiet = True
+        self.strength.disabled = choice.strengths is None
+        low, high, default, step = choice.strengths or (0, 1, 0, 1)
+        with self.strength.hold_trait_notifications():
+            self.strength.max, self.strength.min = max(high, self.strength.min), low
+            self.strength.max, self.strength.step = high, step
+            self.strength.readout_format = ".0f" if step >= 1 else ".2f"
+            self.strength.value = default if strength is None else strength
+        self.strength.description = choice.strength_name or "(no strength)"
+        self._quiet = False
+
+    def _kind(self):
+        return "tree" if ATTACKS[self.attack_picker.value].output == "leaf" else self.target_kind
+
+    def _target(self):
+        kind = self._kind()
+        if kind not in self._targets:
+            params = _DEFENSE_PANEL_TREE if kind == "tree" else {}
+            self._targets[kind] = train_target(self.dataset, kind, random_state=self.random_state, **params)
+        return self._targets[kind]
+
+    def defenses(self):
+        """Fresh defence objects at the panel's current defence and strength."""
+        return DEFENSES[self.defense_picker.value].make(self.strength.value)
+
+    def _run(self):
+        """(extraction, agreement, message, honest loss) at the current settings; each setting is run once."""
+        strength = None if self.strength.disabled else self.strength.value
+        key = (self.attack_picker.value, self.defense_picker.value, strength, self.budget.value)
+        if key not in self._runs:
+            choice, target = ATTACKS[self.attack_picker.value], self._target()
+            honest = honest_loss(target, self.dataset.features, self.dataset.X_test, self.defenses())
+            try:
+                api = PredictionAPI(target, self.dataset.features, output=choice.output or "proba",
+                                    budget=self.budget.value, defenses=self.defenses())
+                extraction = choice.run(api, self._kind(), self.budget.value, self.random_state)
+                result = agreement(target, extraction.model, self.dataset, random_state=self.random_state)
+                self._runs[key] = extraction, result, None, honest
+            except (ValueError, BudgetExceeded, QueryRefused) as error:
+                self._runs[key] = None, None, str(error), honest
+        return self._runs[key]
+
+    def _extract(self):
+        self.extraction, self.result, self.message, self.honest = self._run()
+        if self._drawn_kind != self._kind():
+            self._ax.clear()
+            self.plot = plot_boundaries(self._target(), None, self.dataset, ax=self._ax, resolution=self.resolution)
+            self._drawn_kind = self._kind()
+        self.plot.update(None if self.extraction is None else self.extraction.model,
+                         None if self.extraction is None else self.extraction.log.X)
+        self._ax.set_title(f"{self._kind()} on {self.dataset.name}: {self.attack_picker.value} against "
+                           f"{self.defense_picker.value}", fontsize="medium")
+        self.figure_view.value = _png(self.figure)
+        self._show_readout()
+
+    def _show_readout(self):
+        honest = (f"<div><b>honest user</b> label kept {self.honest.top1_kept:.1%} &nbsp;|&nbsp; <b>confidence "
+                  f"error</b> mean {self.honest.mean_error:.3f}, max {self.honest.max_error:.3f}</div>")
+        if self.extraction is None:
+            self.readout.value = f"<div class='kit-message'><b>No stolen model:</b> {_escape(self.message)}</div>" \
+                                 + honest
+            return
+        self.readout.value = (
+            f"<b>attacker</b> queries used {self.extraction.queries:,} &nbsp;|&nbsp; <b>1-R<sub>test</sub></b> "
+            f"{self.result.test:.2%} &nbsp;|&nbsp; <b>1-R<sub>unif</sub></b> {self.result.uniform:.2%}" + honest
+        )
+
+
+class EconomicsPanel(widgets.VBox):
+    """Pick a 2016 price and some attacks; see when stealing beats paying per prediction.
+
+    Draws :func:`kit.economics.plot_costs` for the queries the attacks needed in measured runs
+    (:data:`kit.economics.MEASURED`), and a table of each attack's cost and break-even point.
+
+    Attributes
+    ----------
+    service : ipywidgets.Dropdown
+        A key of :data:`SERVICES`.
+    attack_picker : ipywidgets.SelectMultiple
+        Keys of :data:`kit.economics.MEASURED`.
+    """
+
+    def __init__(self, *, service="Google ($0.50 per 1,000)", attacks=None):
+        from .economics import MEASURED
+
+        _check_choice("service", service, SERVICES)
+        attacks = list(MEASURED) if attacks is None else list(attacks)
+        for name in attacks:
+            _check_choice("attacks", name, MEASURED)
+        self._measured = MEASURED
+        self.service = _styled(widgets.Dropdown(options=list(SERVICES), value=service, description="price",
+                                                layout=widgets.Layout(width="420px")), "kit-service")
+        self.attack_picker = _styled(widgets.SelectMultiple(options=list(MEASURED), value=attacks, rows=5,
+                                                            description="attacks",
+                                                            layout=widgets.Layout(width="420px")), "kit-attack")
+        self.table = _styled(widgets.HTML(), "kit-readout")
+        with plt.ioff():
+            self.figure, self._ax = plt.subplots(figsize=(7.5, 5.5), layout="constrained")
+        self.figure_view = widgets.Image(format="png", layout=widgets.Layout(width=f"{7.5 * _PANEL_DPI:.0f}px"))
+        for control in (self.service, self.attack_picker):
+            control.observe(lambda _: self._draw(), "value")
+        super().__init__([widgets.HBox([self.service, self.attack_picker]), self.table, self.figure_view])
+        self.add_class("kit-economics")
+        self._draw()
+
+    def _draw(self):
+        from .economics import break_even, plot_costs
+
+        price = SERVICES[self.service.value]
+        chosen = {name: self._measured[name].queries for name in self.attack_picker.value}
+        self._ax.clear()
+        if chosen:
+            plot_costs(chosen, price, service=self.service.value, ax=self._ax)
+        self.figure_view.value = _png(self.figure)
+        rows = "".join(f"<tr><td>{_escape(name)}</td><td>{queries:,}</td><td>${queries * price:,.2f}</td>"
+                       f"<td>{break_even(queries):,}</td></tr>" for name, queries in chosen.items())
+        self.table.value = ("<table><tr><th>attack</th><th>queries</th><th>cost to steal</th><th>pays off after "
+                            f"(predictions)</th></tr>{rows}</table>" if chosen else "pick at least one attack")

@@ -209,3 +209,74 @@ def test_the_leakage_panel_keeps_each_budget_result(leakage_panel):
     panel.budget.value = 16
     panel.budget.value = 15
     assert panel.extraction is first  # nothing queried again
+
+
+@pytest.fixture(scope="module")
+def defense_panel():
+    return kit.widgets.DefensePanel(dataset="moons", target="logreg", attack="equation solving",
+                                    defense="Gaussian noise", resolution=40)
+
+
+def test_the_defense_panel_has_the_classes_the_browser_tests_look_for(defense_panel):
+    panel = defense_panel
+    assert "kit-panel" in panel._dom_classes and "kit-budget" in panel.budget._dom_classes
+    assert "kit-readout" in panel.readout._dom_classes and "kit-strength" in panel.strength._dom_classes
+    assert not panel.budget.continuous_update and not panel.strength.continuous_update
+
+
+def test_the_defense_panel_shows_both_sides_of_a_defence(defense_panel):
+    panel = defense_panel
+    panel.defense_picker.value = "Gaussian noise"
+    panel.strength.value = 0.0
+    assert (panel.result.test, panel.honest.top1_kept, panel.honest.max_error) == (1.0, 1.0, 0.0)
+    picture, readout = panel.figure_view.value, panel.readout.value
+    panel.strength.value = 0.3
+    assert panel.result.test < 0.99 and panel.honest.top1_kept < 0.95 and panel.honest.max_error > 0.3
+    assert panel.figure_view.value != picture and panel.readout.value != readout
+    assert f"label kept {panel.honest.top1_kept:.1%}" in panel.readout.value
+    assert f"{panel.result.test:.2%}" in panel.readout.value
+
+
+def test_the_defense_panel_says_why_a_defence_stopped_the_attack(defense_panel):
+    panel = defense_panel
+    panel.defense_picker.value = "labels only"
+    assert panel.strength.disabled and panel.extraction is None and panel.result is None
+    assert "No stolen model" in panel.readout.value and "labels only" in panel.message
+    assert panel.honest.top1_kept == 1.0 and panel.honest.mean_error == 1.0  # labels kept, confidences withheld
+    panel.defense_picker.value = "query monitor"
+    assert not panel.strength.disabled and panel.strength.value == 0.8
+    panel.attack_picker.value = "retraining (adaptive)"
+    assert panel.extraction is None and "flagged" in panel.message  # the monitor refused it
+    panel.attack_picker.value = "equation solving"
+    assert panel.extraction.queries == panel.budget.value == 20  # too few queries for the monitor to judge
+
+
+def test_the_defense_panel_attacks_a_tree_with_path_finding(defense_panel):
+    panel = defense_panel
+    panel.defense_picker.value = "reverse sigmoid"
+    panel.attack_picker.value = "path finding (top-down)"
+    assert panel.budget.value == 700 and panel.extraction.queries == 647  # as benchmarks.defenses measured
+    assert panel.result.test == 1.0 and panel.honest.top1_kept == 1.0  # node ids are not perturbed
+    panel.defense_picker.value = "refuse incomplete"
+    assert panel.extraction is None and "incomplete" in panel.message
+    panel.attack_picker.value = "equation solving"
+
+
+@pytest.mark.parametrize(("argument", "message"), [
+    ({"defense": "a moat"}, "defense must be one of none, rounding, .*; got 'a moat'"),
+    ({"attacks": ("equation solving", "magic")}, "attacks must be one of equation solving, .*; got 'magic'"),
+    ({"dataset": "digits"}, "dataset must be one of circles, moons, blobs; got 'digits'"),
+])
+def test_the_defense_panel_refuses_bad_settings_in_one_line(argument, message):
+    with pytest.raises(ValueError, match=message):
+        kit.widgets.DefensePanel(**argument)
+
+
+def test_the_economics_panel_prices_the_chosen_attacks():
+    panel = kit.widgets.EconomicsPanel(service="Google ($0.50 per 1,000)", attacks=["Lowd-Meek (LR)"])
+    assert "<td>3,242</td><td>$1.62</td><td>3,242</td>" in panel.table.value
+    picture = panel.figure_view.value
+    panel.service.value = "BigML, dearest plan ($5 per 1,000)"
+    assert "<td>$16.21</td>" in panel.table.value and panel.figure_view.value != picture
+    panel.attack_picker.value = ()
+    assert panel.table.value == "pick at least one attack"
