@@ -63,7 +63,7 @@ def page(browser):
     context.close()
 
 
-PANELS = ("ExtractionPanel(", "LeakagePanel(")
+PANELS = ("ExtractionPanel(", "LeakagePanel(", "DefensePanel(")
 
 
 def has_panel(name):
