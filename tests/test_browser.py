@@ -1,8 +1,9 @@
 """The notebooks as learners meet them: JupyterLab and Voila in a real Chromium.
 
-Each notebook runs top to bottom with no error or warning output; its panel's budget slider and rounding
-control, moved with the keyboard, change the readout and the plot's pixels. Screenshots of every notebook
-before and after go to artifacts/browser/ (git-ignored) for a person to look at.
+Each notebook runs top to bottom with no error or warning output; its panel opens on a stolen model (a screenshot
+of it, `*-stolen.png`), and its budget slider and rounding control, moved with the keyboard, change the readout
+and the plot's pixels. Screenshots of every notebook before and after go to artifacts/browser/ (git-ignored) for a
+person to look at.
 """
 
 import os
@@ -87,6 +88,8 @@ def check_panel(page, name, where):
     plot.wait_for(state="visible", timeout=30_000)
     page.wait_for_timeout(1000)
     text, pixels = readout.inner_text(), harness.image_hash(plot)
+    assert "No stolen model" not in text, f"{name}: the panel opens without a stolen model: {text[:300]}"
+    page.screenshot(path=str(SHOTS / f"{where}-{name}-stolen.png"))  # the first picture a learner sees of a theft
     harness.press_slider(page, panel, "kit-budget", "Home")  # the fewest queries: a different copy
     harness.wait_for_change(readout.inner_text, text, timeout_s=60)
     harness.wait_for_change(lambda: harness.image_hash(plot), pixels, timeout_s=60)
