@@ -329,38 +329,43 @@ def attack_for_labels(choice):
     })
 
 
-def softmax_queries(predicted):
-    """Predict, then run: the queries ``equation_solving(api, model="softmax")`` spends by default on iris.
+def mlp_queries(predicted):
+    """Predict, then run: the queries ``equation_solving(api, model="mlp")`` spends by default on an API like the
+    default challenge's (2 features, 2 classes, confidences): a 20-unit network trained on circles.
 
-    Right when the prediction is the measured count exactly.
+    A prediction within 10% of the measured count is right.
     """
-    found = {}
+    shape = {}
 
     def run():
-        iris = load_dataset("iris")
-        api = PredictionAPI(train_target(iris, "softmax"), iris.features)
-        found["d"], found["c"] = len(iris.features), len(iris.classes)
-        return equation_solving(api, model="softmax").queries
+        circles = load_dataset("circles")
+        shape["d"] = len(circles.features)
+        api = PredictionAPI(train_target(circles, "mlp"), circles.features)
+        return equation_solving(api, model="mlp").queries
 
     def explain(measured):
-        d, c = found["d"], found["c"]
-        return (f"a softmax has (c - 1)(d + 1) = {(c - 1) * (d + 1)} unknowns that matter (the score differences "
-                f"from class 0), and each answer gives c - 1 = {c - 1} equations log(p_i / p_0) = (w_i - w_0).x + "
-                f"(b_i - b_0): d + 1 = {d + 1} queries solve them all, whatever the number of classes.")
+        d, hidden = shape["d"], 20
+        k = hidden * (d + 1) + hidden + 1
+        return (f"the network has k = h(d + 1) + (h + 1) = {hidden * (d + 1)} + {hidden + 1} = {k} unknowns (h = "
+                f"{hidden} hidden units, one output for two classes); its equations are not linear, so by default "
+                f"the attack asks 2k = {2 * k}, twice the information limit. {measured:.0f} is more than half of a "
+                f"300-query budget: a '+' needs a smaller budget= (at least k = {k}).")
 
-    return _prediction(predicted, run, close=lambda guess, measured: guess == measured, explain=explain)
+    return _prediction(predicted, run, close=lambda guess, measured: abs(guess - measured) <= 0.1 * measured,
+                       explain=explain)
 
 
 def reverse_sigmoid_effect(choice):
-    """Multiple choice: what a reverse-sigmoid perturbation does to equation solving and to retraining."""
+    """Multiple choice: why equation solving still agrees on labels with a binary logistic regression behind the
+    reverse sigmoid."""
     return _choice(choice, {
-        "a": (False, "rounding is another defence; the reverse sigmoid perturbs confidences by up to beta/2, far "
-                     "more than a rounded last decimal, and more queries do not average it away (it is "
-                     "deterministic)."),
-        "b": (True, "the perturbed confidences are a non-invertible map of the true ones, so their log-ratios are "
-                    "not linear in x any more and equation solving fits the wrong weights; the defaults keep the "
-                    "top-1 label, so retraining on the labels is not fooled at all."),
-        "c": (False, "the reverse sigmoid answers every query; it is a query monitor that refuses clients."),
-        "d": (False, "the labels are kept (beta * gamma < 1 with gamma >= 1 keeps the top-1 class), so a model "
-                     "retrained on labels sees the target's own answers."),
+        "a": (False, "2 decimals cannot undo a perturbation of up to beta/2 = 0.25; rounding only adds error."),
+        "b": (True, "on two classes the perturbation is increasing and symmetric about 1/2 (beta * gamma < 1), so "
+                    "every answer stays on its side of 1/2: the solved boundary w.x + b = 0 lands close to the "
+                    "target's, while the solved weights' scale, hence the stolen confidences, are wrong. The grade "
+                    "compares labels, so it does not see the damage; the TV distance of kit.agreement does."),
+        "c": (False, "the reverse sigmoid perturbs two-class confidences too; notebook 05 measures it on binary "
+                     "models."),
+        "d": (False, "equation solving reads the confidences (their log-ratios), not the labels; that is why the "
+                     "perturbation reaches it at all."),
     })
