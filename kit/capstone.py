@@ -179,15 +179,19 @@ class Challenge:
         self.api = SealedAPI(api)
         self.brief = _brief(settings, api)
 
+        served = []
+
         def teacher(action, *args):
-            """The teacher's side, behind a closure: score a stolen model, or serve the target."""
+            """The teacher's side, behind a closure: score a stolen model, read the monitors, or serve the target."""
             if action == "agreement":
                 return agreement(target, args[0], dataset, random_state=seed)
-            if action == "flagged":
-                return any(getattr(defense, "flagged", None) for defense in api.defenses)
-            return service.start({"capstone": PredictionAPI(
-                target, dataset.features, output=settings.output, price_per_query=settings.price,
-                defenses=_defenses(settings))})
+            if action == "flagged":  # in process the client is None; over the service, the key's name
+                watched = [(None, api)] + [(args[0], one) for one in served]
+                return any(client in getattr(defense, "flagged", {}) for client, one in watched
+                           for defense in one.defenses)
+            served.append(PredictionAPI(target, dataset.features, output=settings.output,
+                                        price_per_query=settings.price, defenses=_defenses(settings)))
+            return service.start({"capstone": served[-1]})
 
         self._teacher = teacher
 
@@ -204,7 +208,8 @@ class Challenge:
             Queries spent; None counts this challenge's API (all attempts).  Over the service, the teacher
             passes the key's count: ``service.ledger.usage(key).queries_used``.
         flagged : bool or None
-            Whether the monitor flagged the student; None asks this challenge's API's monitor.
+            Whether the monitor flagged the student; None asks the monitors of this challenge's API and of the
+            services it started (there, for the key named ``student``).
         """
         if not isinstance(student, str) or not STUDENT.fullmatch(student):
             raise ValueError(f"student must be a name of letters, digits, '_', '.' or '-', got {student!r}")
@@ -214,7 +219,7 @@ class Challenge:
         queries = self.api.queries_used if queries is None else queries
         if isinstance(queries, bool) or not isinstance(queries, Integral) or not 0 <= queries <= self.budget:
             raise ValueError(f"queries must be a whole number from 0 to the budget {self.budget}, got {queries!r}")
-        flagged = self._teacher("flagged") if flagged is None else bool(flagged)
+        flagged = self._teacher("flagged", student) if flagged is None else bool(flagged)
         measured = self._teacher("agreement", model)
         test, uniform = 100 * measured.test, 100 * measured.uniform
         line = (f"CAPSTONE seed={self.seed} student={student} agreement_test={test:.2f} "
@@ -228,7 +233,9 @@ class Challenge:
         """Serve the hidden target (as the model ``"capstone"``) on a background thread of this machine.
 
         Give each student a key with the challenge's budget, ``service.create_key(name, budget=challenge.budget)``;
-        they attack ``kit.RemoteAPI(service.url, key)``.  The served API has its own monitor and counts.
+        they attack ``kit.RemoteAPI(service.url, key)``, and hand in their stolen model; score it with
+        ``score(model, student=name, queries=service.ledger.usage(key).queries_used)``.  The served target has
+        its own monitor, which watches each key apart.
         """
         return self._teacher("serve")
 
