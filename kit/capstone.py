@@ -259,7 +259,8 @@ def _brief(settings, api):
     features = ", ".join(f"{f.name} in [{f.low:g}, {f.high:g}]" for f in api.features)
     if len(api.features) > 6:
         features = f"{len(api.features)} continuous features ({features.split(', ')[0]}, ...)"
-    family = f"The model is a {settings.kind}." if settings.family_public else "The model family is not published."
+    family = (f"The documentation names the model family: {settings.kind}." if settings.family_public
+              else "The model family is not published.")
     monitor = ("A query monitor watches every client's stream of queries and flags the ones that look like an "
                "extraction." if settings.monitor else "No query monitor is announced.")
     incomplete = " Rows may leave features out (incomplete queries)." if api.accepts_incomplete else ""
