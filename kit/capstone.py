@@ -252,10 +252,11 @@ def challenge(seed=2016) -> Challenge:
 
 
 def _brief(settings, api):
+    rounding = "" if settings.decimals is None else f" (rounded to {settings.decimals} decimals)"
     outputs = {"label": "the predicted class only",
-               "proba": "the predicted class and the confidence of every class",
-               "leaf": "the predicted class, the confidences, and the id of the decision-tree leaf that answered"}
-    rounding = "" if settings.decimals is None else f", rounded to {settings.decimals} decimals"
+               "proba": f"the predicted class and the confidence of every class{rounding}",
+               "leaf": f"the predicted class, the confidences{rounding}, and the id of the decision-tree leaf that "
+                       "answered"}
     features = ", ".join(f"{f.name} in [{f.low:g}, {f.high:g}]" for f in api.features)
     if len(api.features) > 6:
         features = f"{len(api.features)} continuous features ({features.split(', ')[0]}, ...)"
@@ -265,7 +266,7 @@ def _brief(settings, api):
                "extraction." if settings.monitor else "No query monitor is announced.")
     incomplete = " Rows may leave features out (incomplete queries)." if api.accepts_incomplete else ""
     return (f"Inputs: {features}.\nClasses: {', '.join(map(str, api.classes))}.\n"
-            f"Each answer gives {outputs[settings.output]}{rounding}.{incomplete}\n{family}\n{monitor}\n"
+            f"Each answer gives {outputs[settings.output]}.{incomplete}\n{family}\n{monitor}\n"
             f"Budget: {settings.budget} queries at ${settings.price:g} each "
             f"(${settings.budget * settings.price:,.2f} in all).")
 
