@@ -4,6 +4,8 @@ import copy
 import pickle
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.base import BaseEstimator
 
 import kit
@@ -131,6 +133,27 @@ def test_the_served_target_answers_a_key_and_the_teacher_scores_with_the_ledger(
 ])
 def test_grades_follow_agreement_thrift_and_the_monitor(test, uniform, queries, flagged, expected):
     assert capstone.grade(test, uniform, queries, 100, flagged=flagged) == expected
+
+
+percent = st.floats(0, 100)
+
+
+@given(percent, percent, st.integers(0, 100), st.booleans(), percent, percent, st.integers(0, 100))
+def test_a_better_theft_never_gets_a_worse_grade(test, uniform, queries, flagged, more_test, more_uniform, fewer):
+    better = (max(test, more_test), max(uniform, more_uniform), min(queries, fewer))
+    rank = capstone.GRADES.index
+    assert rank(capstone.grade(*better, 100, flagged=False)) <= rank(capstone.grade(test, uniform, queries, 100,
+                                                                                     flagged=flagged))
+
+
+def test_the_served_monitor_flags_a_key_and_costs_it_a_letter():
+    challenge = capstone.challenge(30)  # a network on circles behind a query monitor, 300 queries
+    with challenge.serve() as service:
+        key = service.create_key("erin", budget=challenge.budget)
+        stolen = retraining(kit.RemoteAPI(service.url, key), strategy="adaptive", model="rbf-svm", budget=300)
+        line = challenge.score(stolen, student="erin", queries=300)
+        assert challenge.score(stolen, student="other", queries=300).endswith("flagged=no grade=A")
+    assert line.endswith("flagged=yes grade=B") and challenge.api.queries_used == 0
 
 
 LINES = [
