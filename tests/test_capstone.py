@@ -21,13 +21,21 @@ def moons_challenge():
     return capstone.challenge(4)  # moons, an MLP with confidences, a budget of 100
 
 
+def attribute(parent, name):
+    """``getattr``, or None where reading the attribute fails (a closed database, say)."""
+    try:
+        return getattr(parent, name)
+    except Exception:
+        return None
+
+
 def reachable(root, depth=3):
     """Every object reached from ``root`` by at most ``depth`` steps: an attribute (dunders included) or an item."""
     seen, frontier, found = {id(root)}, [root], []
     for _ in range(depth):
         children = []
         for parent in frontier:
-            values = [getattr(parent, name, None) for name in dir(parent)]
+            values = [attribute(parent, name) for name in dir(parent)]
             if isinstance(parent, tuple | list):
                 values += list(parent)
             if isinstance(parent, dict):
@@ -82,6 +90,26 @@ def test_no_attribute_path_of_depth_3_reaches_the_hidden_target(moons_challenge,
     with pytest.raises(TypeError):
         vars(root)
     assert "Pipeline" not in repr(root) and "MLP" not in repr(root)
+
+
+def secrets(challenge):
+    """The hidden objects, dug out of the challenge's closures as a cheater would: the target, its steps, its API,
+    its data set and its defences."""
+    cells = [cell.cell_contents for cell in challenge._teacher.__closure__ + challenge.api._door.__closure__]
+    hidden = [value for value in cells if isinstance(value, HIDDEN)]
+    hidden += [step for value in hidden if hasattr(value, "steps") for _, step in value.steps]
+    hidden += [defense for value in hidden if isinstance(value, kit.PredictionAPI) for defense in value.defenses]
+    assert any(isinstance(value, kit.PredictionAPI) for value in hidden) and len(hidden) >= 4
+    return {id(value) for value in hidden}
+
+
+def test_neither_an_extraction_nor_the_service_reaches_the_hidden_target():
+    challenge = capstone.challenge(30)  # a monitor among the defences
+    hidden = secrets(challenge)
+    stolen = retraining(challenge.api, strategy="adaptive", model="rbf-svm", budget=30)
+    with challenge.serve() as service:
+        for root in (challenge, challenge.api, stolen, service):
+            assert not hidden & {id(value) for value in reachable(root)}
 
 
 @pytest.mark.parametrize("copier", [pickle.dumps, copy.copy, copy.deepcopy], ids=lambda f: f.__name__)
