@@ -93,18 +93,17 @@ def _draw(seed) -> _Settings:
     decimals = None if output == "label" else [None, 4, 2][rng.integers(3)]
     perturbation = [None, None, "noise", "reverse-sigmoid"][rng.integers(4)] if output == "proba" else None
     per_unknown = int(rng.choice([20, 50, 100]))
-    budget = min(-(-per_unknown * (n_features + 1) * max(1, n_classes - 1) // 50) * 50, MOST_QUERIES)  # 50s
+    unknowns = (n_features + 1) * max(1, n_classes - 1)  # a linear model's, as equation solving counts them
+    budget = min(-(-per_unknown * unknowns // 50) * 50, MOST_QUERIES)  # rounded up to a multiple of 50
     return _Settings(dataset, kind, output, decimals, perturbation, monitor=bool(rng.random() < 1 / 3),
                     family_public=bool(rng.random() < 0.5), budget=int(budget), price=float(rng.choice(PRICES)))
 
 
 def _defenses(settings):
-    defenses = [] if settings.decimals is None else [Rounding(settings.decimals)]
-    if settings.perturbation == "noise":
-        defenses.insert(0, GaussianNoise(0.02))
-    if settings.perturbation == "reverse-sigmoid":
-        defenses.insert(0, ReverseSigmoid())
-    return defenses + ([QueryMonitor(action="flag")] if settings.monitor else [])
+    perturbation = {None: [], "noise": [GaussianNoise(0.02)], "reverse-sigmoid": [ReverseSigmoid()]}
+    rounding = [] if settings.decimals is None else [Rounding(settings.decimals)]
+    monitor = [QueryMonitor(action="flag")] if settings.monitor else []
+    return perturbation[settings.perturbation] + rounding + monitor
 
 
 class SealedAPI:
@@ -246,8 +245,9 @@ class Challenge:
         return f"Challenge(seed={self.seed}, budget={self.budget}, price=${self.price:g} per query)"
 
 
-def challenge(seed=2016) -> Challenge:
-    """Draw the hidden target of ``seed`` and put it behind a :class:`SealedAPI` (teachers: set your own seed)."""
+def challenge(seed=30) -> Challenge:
+    """Draw the hidden target of ``seed`` and put it behind a :class:`SealedAPI` (teachers: set your own seed;
+    the default, 30, is notebook 08's worked example)."""
     return Challenge(seed)
 
 

@@ -211,3 +211,10 @@ def test_the_leaderboard_ranks_the_best_line_of_each_student():
 def test_the_leaderboard_rejects_malformed_forged_and_mixed_lines(lines, message):
     with pytest.raises(ValueError, match=message.replace("(alice)", r"\(alice\)")):
         capstone.leaderboard(lines)
+
+
+def test_the_exercises_wait_for_an_answer_and_explain_every_choice():
+    for exercise in (capstone.attack_for_labels, capstone.mlp_queries, capstone.reverse_sigmoid_effect):
+        assert exercise(None).ok is None
+    assert capstone.attack_for_labels("e").message == "expected one of 'a', 'b', 'c', 'd', got 'e'"
+    assert [capstone.reverse_sigmoid_effect(letter).ok for letter in "abcd"] == [False, True, False, False]
