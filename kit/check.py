@@ -863,3 +863,27 @@ def charge_first(choice):
         "c": (False, "SQLite can read a count and write it later; the trouble is what other requests do in between."),
         "d": (False, "the order does not make the model faster: the service answers after charging either way."),
     })
+
+
+# --- 08 capstone --------------------------------------------------------------------------
+
+
+def capstone_attack(choice):
+    """Multiple choice: the attack for a brief that promises labels only and names no model family
+    (:func:`kit.capstone.attack_for_labels`)."""
+    return capstone.attack_for_labels(choice)
+
+
+def capstone_mlp_queries(predicted):
+    """Predict, then run: the queries equation solving spends by default on a network behind an API of the default
+    challenge's shape (:func:`kit.capstone.mlp_queries`)."""
+    return capstone.mlp_queries(predicted)
+
+
+def capstone_reverse_sigmoid(choice):
+    """Multiple choice: why equation solving keeps the labels of a binary logistic regression behind the reverse
+    sigmoid (:func:`kit.capstone.reverse_sigmoid_effect`)."""
+    return capstone.reverse_sigmoid_effect(choice)
+
+
+from . import capstone  # noqa: E402  (last: kit.capstone imports this module's helpers)
