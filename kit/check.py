@@ -17,6 +17,7 @@ from scipy.special import expit
 from .api import PredictionAPI
 from .attacks import lowd_meek, online_extraction, path_finding
 from .attacks.equations import equation_solving
+from .data import load_dataset
 from .features import Feature
 from .metrics import agreement
 from .targets import train_target
@@ -869,21 +870,57 @@ def charge_first(choice):
 
 
 def capstone_attack(choice):
-    """Multiple choice: the attack for a brief that promises labels only and names no model family
-    (:func:`kit.capstone.attack_for_labels`)."""
-    return capstone.attack_for_labels(choice)
+    """Multiple choice: the attack for a brief that promises labels only and names no model family."""
+    return _choice(choice, {
+        "a": (False, "equation solving needs confidences: with labels only there is no log-ratio to solve for, "
+                     "and equation_solving refuses an API with output='label'."),
+        "b": (True, "retraining needs nothing but labels and a model class of your choice: the adaptive strategy "
+                    "spends the queries near the boundary it has found so far, and an RBF SVM or an MLP fits "
+                    "boundaries a linear model cannot (paper section 6)."),
+        "c": (False, "path finding needs the id of the leaf that answered; a labels-only API gives no ids, and "
+                     "the brief does not even say the model is a tree."),
+        "d": (False, "Lowd-Meek finds the weights of a linear binary classifier; with no family named, the "
+                     "target may be a tree, an RBF SVM or a network, whose boundary no weight vector describes."),
+    })
 
 
 def capstone_mlp_queries(predicted):
-    """Predict, then run: the queries equation solving spends by default on a network behind an API of the default
-    challenge's shape (:func:`kit.capstone.mlp_queries`)."""
-    return capstone.mlp_queries(predicted)
+    """Predict, then run: the queries ``equation_solving(api, model="mlp")`` spends by default on an API like the
+    default challenge's (2 features, 2 classes, confidences): a 20-unit network trained on circles.
+
+    A prediction within 10% of the measured count is right.
+    """
+    shape = {}
+
+    def run():
+        circles = load_dataset("circles")
+        shape["d"] = len(circles.features)
+        api = PredictionAPI(train_target(circles, "mlp"), circles.features)
+        return equation_solving(api, model="mlp").queries
+
+    def explain(measured):
+        d, hidden = shape["d"], 20
+        k = hidden * (d + 1) + hidden + 1
+        return (f"the network has k = h(d + 1) + (h + 1) = {hidden * (d + 1)} + {hidden + 1} = {k} unknowns (h = "
+                f"{hidden} hidden units, one output for two classes); its equations are not linear, so by default "
+                f"the attack asks 2k = {2 * k}, twice the information limit. {measured:.0f} is more than half of a "
+                f"300-query budget: a '+' needs a smaller budget= (at least k = {k}).")
+
+    return _prediction(predicted, run, close=lambda guess, measured: abs(guess - measured) <= 0.1 * measured,
+                       explain=explain)
 
 
 def capstone_reverse_sigmoid(choice):
-    """Multiple choice: why equation solving keeps the labels of a binary logistic regression behind the reverse
-    sigmoid (:func:`kit.capstone.reverse_sigmoid_effect`)."""
-    return capstone.reverse_sigmoid_effect(choice)
-
-
-from . import capstone  # noqa: E402  (last: kit.capstone imports this module's helpers)
+    """Multiple choice: why equation solving still agrees on labels with a binary logistic regression behind the
+    reverse sigmoid."""
+    return _choice(choice, {
+        "a": (False, "2 decimals cannot undo a perturbation of up to beta/2 = 0.25; rounding only adds error."),
+        "b": (True, "on two classes the perturbation is increasing and symmetric about 1/2 (beta * gamma < 1), so "
+                    "every answer stays on its side of 1/2: the solved boundary w.x + b = 0 lands close to the "
+                    "target's, while the solved weights' scale, hence the stolen confidences, are wrong. The grade "
+                    "compares labels, so it does not see the damage; the TV distance of kit.agreement does."),
+        "c": (False, "the reverse sigmoid perturbs two-class confidences too; notebook 05 measures it on binary "
+                     "models."),
+        "d": (False, "equation solving reads the confidences (their log-ratios), not the labels; that is why the "
+                     "perturbation reaches it at all."),
+    })

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sklearn.base import BaseEstimator
 
 import kit
-from kit import capstone
+from kit import capstone, check
 from kit.attacks import retraining
 from kit.defenses import Defense
 
@@ -214,7 +214,7 @@ def test_the_leaderboard_rejects_malformed_forged_and_mixed_lines(lines, message
 
 
 def test_the_exercises_wait_for_an_answer_and_explain_every_choice():
-    for exercise in (capstone.attack_for_labels, capstone.mlp_queries, capstone.reverse_sigmoid_effect):
+    for exercise in (check.capstone_attack, check.capstone_mlp_queries, check.capstone_reverse_sigmoid):
         assert exercise(None).ok is None
-    assert capstone.attack_for_labels("e").message == "expected one of 'a', 'b', 'c', 'd', got 'e'"
-    assert [capstone.reverse_sigmoid_effect(letter).ok for letter in "abcd"] == [False, True, False, False]
+    assert check.capstone_attack("e").message == "expected one of 'a', 'b', 'c', 'd', got 'e'"
+    assert [check.capstone_reverse_sigmoid(letter).ok for letter in "abcd"] == [False, True, False, False]
