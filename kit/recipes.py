@@ -71,7 +71,11 @@ def quantile_edges(values, bins) -> np.ndarray:
     """
     values = np.asarray(values, dtype=float)
     distinct = np.unique(values)
-    above = np.searchsorted(distinct, np.quantile(values, np.arange(1, bins) / bins), side="right")
+    quantiles = np.quantile(values, np.arange(1, bins) / bins)
+    above = np.searchsorted(distinct, quantiles, side="right")
+    # np.quantile's interpolation can land a hair below the training value it falls on: that value counts as reached
+    reached = np.isclose(distinct[np.minimum(above, len(distinct) - 1)], quantiles, rtol=1e-12, atol=1e-12)
+    above = above + (reached & (above < len(distinct)))
     above = np.unique(above[above < len(distinct)])  # a quantile at the largest value cuts nothing off
     return (distinct[above - 1] + distinct[above]) / 2
 

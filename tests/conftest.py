@@ -5,10 +5,17 @@ import os
 import matplotlib
 import matplotlib.pyplot as plt
 import pytest
+from hypothesis import settings
 
 import kit
 
 matplotlib.use("Agg")
+
+# CI (CI=true) explores the same examples on every run, with no time limit per example on a loaded machine: a
+# property test that fails there fails every time, and a new counterexample is found by running the tests locally.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 REAL_DATA = os.environ.get("KIT_DATA_DIR")
 
