@@ -4,7 +4,9 @@ The path of data: ``load_dataset`` -> ``train_target`` -> ``PredictionAPI`` -> a
 attack from :mod:`kit.attacks` -> ``Extraction`` -> ``agreement`` and ``plot_boundaries``.
 """
 
-from . import attacks, defenses, service
+import importlib
+
+from . import attacks, defenses
 from .api import Answer, BudgetExceeded, PredictionAPI, QueryLog
 from .data import DATASETS, Dataset, DataUnavailable, load_dataset
 from .defenses import QueryRefused
@@ -12,7 +14,6 @@ from .extraction import Extraction
 from .features import Feature, sample_uniform
 from .metrics import Agreement, agreement
 from .plots import BoundaryPlot, plot_boundaries
-from .service import RemoteAPI
 from .targets import TARGET_KINDS, train_target
 
 __all__ = [
@@ -20,3 +21,11 @@ __all__ = [
     "Dataset", "Extraction", "Feature", "PredictionAPI", "QueryLog", "QueryRefused", "RemoteAPI", "agreement",
     "defenses", "load_dataset", "plot_boundaries", "sample_uniform", "service", "train_target",
 ]
+
+
+def __getattr__(name):
+    """``kit.service`` and ``kit.RemoteAPI`` load the web framework (FastAPI) on first use, not with every kernel."""
+    if name in ("service", "RemoteAPI"):
+        service = importlib.import_module(f"{__name__}.service")  # binds kit.service: asked once
+        return service if name == "service" else service.RemoteAPI
+    raise AttributeError(f"module 'kit' has no attribute {name!r}")
