@@ -624,7 +624,7 @@ def panel_rounding_budget(panel):
     if panel.result is None or panel.result.uniform < 0.99:
         return Verdict(False, f"at {budget} queries 1-R_unif is below 99%: press the right arrow key on the "
                               "queries slider, one query at a time, and watch 1-R_unif.")
-    lower = _panel_uniform_agreement(budget - 1)
+    lower = _panel_uniform_agreement(panel, budget - 1)
     if lower >= 0.99:
         return Verdict(False, f"{budget} queries reach 99%, but so do {budget - 1} ({lower:.2%}): go down.")
     return Verdict(True, f"{budget} queries reach 1-R_unif {panel.result.uniform:.2%}, {budget - 1} only "
@@ -632,21 +632,15 @@ def panel_rounding_budget(panel):
                          "is not even monotone, since each budget draws other random queries.")
 
 
-def _panel_uniform_agreement(budget):
-    """1-R_unif of notebook 05's panel attack (equation solving on blobs softmax at 2 decimals), through the kit."""
-    from .attacks.equations import equation_solving
-    from .data import load_dataset
-    from .metrics import agreement
-    from .targets import train_target
-
-    dataset = load_dataset("blobs")
-    target = train_target(dataset, "softmax")
-    api = PredictionAPI(target, dataset.features, decimals=2)
+def _panel_uniform_agreement(panel, budget):
+    """1-R_unif of the panel's attack (equation solving at 2 decimals) on its own target at ``budget``, through the
+    kit, as the panel steals (same seed, one start)."""
+    api = PredictionAPI(panel.target, panel.dataset.features, decimals=2)
     try:
-        stolen = equation_solving(api, model="softmax", budget=budget, restarts=1)
+        stolen = equation_solving(api, model="softmax", budget=budget, random_state=panel.random_state, restarts=1)
     except ValueError:  # below d + 1 queries
         return 0.0
-    return agreement(target, stolen.model, dataset).uniform
+    return agreement(panel.target, stolen.model, panel.dataset, random_state=panel.random_state).uniform
 
 
 def reverse_sigmoid_retraining(predicted):
