@@ -16,7 +16,8 @@ import numpy as np
 
 import kit
 from kit.attacks import equation_solving, kernel_leakage
-from kit.attacks.equations import match_representers, n_unknowns
+from kit.attacks.budget import n_unknowns
+from kit.attacks.kernel import match_representers
 
 BINARY = ("circles", "moons", "breast-cancer", "adult-income", "mushrooms", "diabetes")
 MULTICLASS = ("blobs", "5-class", "iris", "digits", "adult-race", "steak", "gss")

@@ -22,7 +22,8 @@ import numpy as np
 
 import kit
 from kit.attacks import budget_for, lowd_meek, lowd_meek_poly, retraining
-from kit.attacks.labels import Monomials, n_parameters
+from kit.attacks.budget import n_parameters
+from kit.attacks.lowd_meek import Monomials
 from kit.features import encoded_width
 
 ALPHAS = (1, 5, 10, 20, 50, 100)

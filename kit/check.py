@@ -742,7 +742,7 @@ def leaked_rows_prediction(predicted, target, dataset, budget=84):
     def run():
         from sklearn.metrics import pairwise_distances_argmin
 
-        from .attacks.equations import kernel_leakage
+        from .attacks.kernel import kernel_leakage
 
         model = _final(target)
         api = PredictionAPI(target, dataset.features)

@@ -210,3 +210,8 @@ def check_ranges(features, X, policy="refuse") -> np.ndarray:
         raise ValueError(f"row {row}: {feature.name!r} is {X[row, continuous[col]]:g}, outside its range "
                          f"[{feature.low:g}, {feature.high:g}]")
     return X
+
+
+def continuous_mask(features) -> np.ndarray:
+    """Mask of the raw columns that hold continuous features."""
+    return np.array([feature.kind != CATEGORICAL for feature in features])

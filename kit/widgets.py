@@ -603,7 +603,7 @@ class LeakagePanel(widgets.VBox):
         """Steal at the slider's budget (or reuse that budget's result), then redraw and say what leaked."""
         from sklearn.metrics import pairwise_distances_argmin
 
-        from .attacks.equations import kernel_leakage, match_representers
+        from .attacks.kernel import kernel_leakage, match_representers
 
         budget = self.budget.value
         if budget not in self._runs:

@@ -9,7 +9,7 @@ from sklearn.preprocessing import PolynomialFeatures
 
 import kit
 from kit.attacks import budget_for, lowd_meek, lowd_meek_poly, retraining
-from kit.attacks.labels import LinearBoundary, Monomials
+from kit.attacks.lowd_meek import LinearBoundary, Monomials
 from kit.features import CATEGORICAL, Feature, FeatureEncoder, encode
 
 

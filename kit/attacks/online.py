@@ -36,7 +36,8 @@ from ..extraction import Extraction
 from ..features import CATEGORICAL
 from ..recipes import Recipe, Step
 from .budget import check_budget
-from .equations import SoftLabelNetwork, solve_log_ratios
+from .equations import solve_log_ratios
+from .network import SoftLabelNetwork
 
 ANSWER_PRECISION = 1e-12
 """How far an exact confidence may be off (float rounding); a log-ratio log(p_i / p_0) is then off
