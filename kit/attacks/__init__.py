@@ -20,11 +20,11 @@ Each attack is ``attack(api, *, budget=None, random_state=0, **knobs) -> Extract
 and reaches the target only through ``api``.
 """
 
-from .budget import budget_for, information_limit, n_parameters, n_unknowns
+from .budget import UncertifiedWarning, budget_for, information_limit, n_parameters, n_unknowns
 from .equations import equation_solving
 from .kernel import kernel_leakage, plot_representers
 from .lowd_meek import lowd_meek, lowd_meek_poly
-from .online import UncertifiedWarning, online_extraction
+from .online import online_extraction
 from .retraining import retraining
 from .trees import StolenTree, path_finding, plot_leaves
 

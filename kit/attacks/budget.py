@@ -3,10 +3,13 @@
 The paper counts queries against the number of unknowns ``k`` of the target's model class
 (section 4.1) and sets the label-only attacks' budgets to ``alpha * k`` (section 6).  An
 attack refuses a bad setting, or a budget too small for it, with a one-line ValueError
-before it asks anything: a learner never pays for a refusal.
+before it asks anything: a learner never pays for a refusal.  An attack that cannot
+certify its result says so, in ``info`` and with an :class:`UncertifiedWarning`
+(:func:`certify`), never with a silently wrong model.
 """
 
 import math
+import warnings
 from numbers import Integral, Real
 
 from ..features import CATEGORICAL, encoded_width
@@ -107,3 +110,23 @@ def budget_for(alpha, api, model, *, hidden=20) -> int:
     if isinstance(alpha, bool) or not isinstance(alpha, Real) or not 0 < alpha < math.inf:
         raise ValueError(f"alpha must be a positive number, got {alpha!r}")
     return max(1, round(alpha * n_parameters(api, model, hidden=hidden)))
+
+
+class UncertifiedWarning(UserWarning):
+    """An attack returned a model it cannot vouch for; its ``info["problems"]`` says why."""
+
+
+def certify(attack, problems, *, stacklevel=3):
+    """``info`` entries ``certified`` and ``problems`` for an attack's result; warns when there are problems.
+
+    Parameters
+    ----------
+    attack : str
+        The attack's name, for the warning (``"Lowd-Meek"``).
+    problems : list of str
+        What the attack could not certify, one short sentence each (budget ran out,
+        null space not one-dimensional, colliding identifiers, ...).
+    """
+    if problems:
+        warnings.warn(f"{attack} not certified: " + "; ".join(problems), UncertifiedWarning, stacklevel=stacklevel)
+    return {"certified": not problems, "problems": list(problems)}

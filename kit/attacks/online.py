@@ -25,7 +25,6 @@ on the representation it found:
 from __future__ import annotations
 
 import math
-import warnings
 from numbers import Integral, Real
 from typing import NamedTuple
 
@@ -35,7 +34,7 @@ from sklearn.pipeline import make_pipeline
 from ..extraction import Extraction
 from ..features import CATEGORICAL
 from ..recipes import Recipe, Step
-from .budget import check_budget
+from .budget import certify, check_budget
 from .equations import solve_log_ratios
 from .network import SoftLabelNetwork
 
@@ -45,10 +44,6 @@ by up to ``ANSWER_PRECISION * (1 / p_i + 1 / p_0)``, the tolerance of the line t
 
 CONSISTENT = 1e-6
 """Largest gap between the stolen model's confidences and the API's on the asked rows for a certified extraction."""
-
-
-class UncertifiedWarning(UserWarning):
-    """The online attack returned a model whose feature extraction it could not certify."""
 
 
 class _Oracle:
@@ -291,12 +286,10 @@ def online_extraction(api, *, budget=None, epsilon=1e-3, scan=5, max_bins=100) -
              else Step("bins", tuple(edges.get(j, ()))) if kinds[j] == "bins" else Step("numeric")
              for j, f in enumerate(features)]
     model, max_error = _solve(features, api.classes, steps, oracle, problems)
-    if problems:
-        warnings.warn("online extraction not certified: " + "; ".join(problems), UncertifiedWarning, stacklevel=2)
     return Extraction.from_api(
         model, api, since=start, steps=tuple(steps),
         kinds={names[j]: "one-hot" if f.kind == CATEGORICAL else kinds[j] for j, f in enumerate(features)},
         edges={names[j]: np.array(edges.get(j, [])) for j in continuous if kinds[j] == "bins"},
-        certified=not problems, problems=problems, incomplete=incomplete, encoded_width=sum(s.width for s in steps),
+        **certify("online extraction", problems), incomplete=incomplete, encoded_width=sum(s.width for s in steps),
         max_error=max_error,
     )
