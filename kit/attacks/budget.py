@@ -30,10 +30,18 @@ def check_whole(what, value, least=1):
     return int(value)
 
 
-def check_between(what, value, low, high):
-    """``value`` as a float, refused unless ``low < value < high`` (a finite number)."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not low < value < high:
-        raise ValueError(f"{what} must be a number between {low} and {high}, got {value!r}")
+def check_between(what, value, low, high, *, including=()):
+    """``value`` as a float, refused unless ``low < value < high``, or equal to an end named in ``including``.
+
+    ``including=("high",)`` accepts the interval (low, high]; ``("low", "high")`` [low, high].
+    """
+    ends = {"low": low, "high": high}
+    inside = isinstance(value, Real) and not isinstance(value, bool) and (
+        low < value < high or any(value == ends[end] for end in including))
+    if not inside:
+        included = " and ".join(str(ends[end]) for end in including)
+        note = f" ({included} included)" if including else ""
+        raise ValueError(f"{what} must be a number between {low} and {high}{note}, got {value!r}")
     return float(value)
 
 

@@ -22,7 +22,7 @@ from sklearn.utils import check_random_state
 
 from ..extraction import Extraction
 from ..features import CATEGORICAL, FeatureEncoder, encode, encoded_width, sample_uniform
-from .budget import check_budget, information_limit, n_unknowns
+from .budget import certify, check_budget, check_whole, information_limit, n_unknowns
 from .network import SoftLabelNetwork
 
 METHODS = {
@@ -40,6 +40,12 @@ A confidence rounded to 0 asks for an infinite score gap, as separable data does
 logistic regression; without a little decay the fit can follow it off to huge weights
 (Adult Race softmax, 530 queries at 2 decimals: 1-R_test 41% without, 99.96% with)."""
 
+ROUNDED_QUERIES = {0: 20, 1: 10, 2: 5, 3: 2}
+"""The default budget for rounded answers, in multiples of the natural count, by the decimals seen (section 7).
+
+Rounded confidences make the equations approximate; more of them average the errors out.
+Measured (``python -m benchmarks.equations --only rounded-default``) ...
+"""
 
 def _query_counts(model, method, features, c, hidden):
     """(fewest, default) numbers of queries: the information limit, and the method's natural count.
@@ -95,10 +101,20 @@ def solve_log_ratios(Z, P):
 
 
 def check_confidence_budget(api, budget, fewest, default, what):
-    """The attack's budget (``default`` for None), checked before any query; refuses label-only APIs."""
+    """The attack's budget (``default`` for None), checked before any query; refuses label-only APIs.
+
+    With no budget given, an API with fewer than ``default`` queries left is refused, naming
+    both numbers: the attack never runs into the API's limit after paying.
+    """
     if api.output == "label":
         raise ValueError("equation solving needs confidence values; this API answers labels only")
-    return check_budget(api, default if budget is None else budget, least=fewest, what=what)
+    checked = check_budget(api, budget, least=fewest, what=what)
+    if checked is not None:
+        return checked
+    if api.remaining is not None and default > api.remaining:
+        raise ValueError(f"{what}: the default budget of {default} queries is more than the API has left "
+                         f"({api.remaining}); give a budget from {fewest} to {api.remaining}")
+    return default
 
 
 def covering_sample(features, n, random_state=None) -> np.ndarray:
@@ -117,9 +133,18 @@ def covering_sample(features, n, random_state=None) -> np.ndarray:
     return X
 
 
-def _rounded(P, most_decimals=8):
-    """Whether the confidences all carry at most ``most_decimals`` decimals: what the attacker sees of rounding."""
-    return any(np.array_equal(P, np.round(P, decimals)) for decimals in range(most_decimals + 1))
+def decimals_seen(P, most_decimals=8):
+    """The fewest decimals that all confidences ``P`` carry (None: more than ``most_decimals``, not rounded).
+
+    This is what the attacker sees of the API's rounding: exact confidences have about 16
+    significant digits, rounded ones only ``decimals``.
+    """
+    return next((decimals for decimals in range(most_decimals + 1) if np.array_equal(P, np.round(P, decimals))), None)
+
+
+def rounded_budget(default, decimals):
+    """The default budget for answers rounded to ``decimals``: :data:`ROUNDED_QUERIES` times the natural count."""
+    return default * ROUNDED_QUERIES.get(decimals, 1)
 
 
 def ask_confidences(api, budget, random_state):
@@ -135,6 +160,8 @@ def equation_solving(
 
     The attacker knows the model class (as the paper assumes) and the public one-hot
     encoding, queries ``budget`` random points (:func:`covering_sample`), and solves for the weights.
+    Every setting and the budget are checked before the first query (a one-line ValueError
+    naming the setting); the attack never stops part way (``info["complete"]`` is True).
 
     Parameters
     ----------
@@ -146,9 +173,16 @@ def equation_solving(
         equations are not linear: solved by cross-entropy); an MLP with one hidden layer
         of ``hidden`` tanh units and a softmax (or, for two classes, sigmoid) output.
     budget : int or None
-        Queries to use.  Default: the method's natural count, d + 1 for the log-ratio
-        solve, k = c(d + 1) for cross-entropy on LR (the paper's count), 2k for an MLP.
-        A budget below the information limit raises ValueError before any query.
+        Queries to use, never more.  A budget below the information limit
+        (:func:`kit.attacks.budget.information_limit`), or above ``api.remaining``, raises
+        ValueError before any query.  None (default): the method's natural count, d + 1
+        for the log-ratio solve, k = c(d + 1) for cross-entropy on LR (the paper's count),
+        2k for an MLP; an API with fewer queries left is refused up front, naming both
+        numbers.  If those answers turn out rounded (:func:`decimals_seen`), the default
+        follows the rounding: the attack asks more, up to :func:`rounded_budget`
+        (:data:`ROUNDED_QUERIES` times the natural count), when the API has that many left;
+        otherwise it keeps what it has and warns (``info["certified"]`` False), naming the
+        budget that would do.  An explicit budget is used as given, rounded or not.
     method : {"log-ratio", "cross-entropy"} or None
         "log-ratio" (default) fits the equations log(p_i / p_0) = s_i(x) - s_0(x) between
         the API's confidences and the model's scores s: for "logreg" and "softmax" they
@@ -156,12 +190,11 @@ def equation_solving(
         does it; for "mlp" they are not, and L-BFGS minimises their squared error
         (along a decreasing weight decay, which escapes the poor local minima of few queries).
         "cross-entropy" is the paper's method: L-BFGS minimises the cross-entropy between
-        the API's confidence vectors and the stolen model's.  "ovr" uses cross-entropy
-        only.  With rounded confidences, give more queries than the default.
+        the API's confidence vectors and the stolen model's.  "ovr" uses cross-entropy only.
     random_state : int
         Seeds the queries and the network's starting points.
     hidden : int
-        Hidden units of the MLP (paper: 20).
+        Hidden units of the MLP (paper: 20), at least 1; ignored for the linear classes.
     restarts : int
         Random starting points of the MLP's fit, alternately along a weight-decay path and
         plain (see :meth:`SoftLabelNetwork.fit`); the lowest loss wins, an exact log-ratio
@@ -172,8 +205,9 @@ def equation_solving(
     Returns
     -------
     Extraction
-        ``model`` takes raw rows (the public encoding, then the stolen model);
-        ``info`` has the model class, method and number of unknowns k.
+        ``model`` takes raw rows (the public encoding, then the stolen model); ``info`` has
+        the model class, method, number of unknowns k, ``decimals`` (those the answers were
+        seen rounded to, or None), ``complete``, ``certified`` and ``problems``.
     """
     if model not in METHODS:
         raise ValueError(f"unknown model class {model!r}; choose one of: {', '.join(METHODS)}")
@@ -184,14 +218,20 @@ def equation_solving(
     if model == "logreg" and c != 2:
         raise ValueError(f"'logreg' is binary logistic regression; this API has {c} classes (use 'softmax' or 'ovr')")
     link = "ovr" if model == "ovr" and c > 2 else "softmax"  # binary OvR in scikit-learn is one LR
-    hidden = hidden if model == "mlp" else 0
+    hidden = check_whole("hidden", hidden) if model == "mlp" else 0
+    restarts, max_iter = check_whole("restarts", restarts), check_whole("max_iter", max_iter)
+    rng = check_random_state(random_state)
     fewest, default = _query_counts(model, method, api.features, c, hidden)
-    budget = check_confidence_budget(api, budget, fewest, default, f"{method} on {model} (d = {d}, c = {c})")
+    checked = check_confidence_budget(api, budget, fewest, default, f"{method} on {model} (d = {d}, c = {c})")
 
     start = api.queries_used
-    Z, P = ask_confidences(api, budget, random_state)
-    decay = ROUNDED_DECAY if _rounded(P) else 0.0
-    stolen = SoftLabelNetwork(api.classes, hidden, link, method, restarts, max_iter, random_state, decay)
+    Z, P = ask_confidences(api, checked, rng)
+    decimals = decimals_seen(P)
+    problems = []
+    if budget is None and decimals is not None and rounded_budget(default, decimals) > checked:
+        Z, P, problems = _ask_more_for_rounding(api, Z, P, rounded_budget(default, decimals), decimals, rng)
+    stolen = SoftLabelNetwork(api.classes, hidden, link, method, restarts, max_iter, random_state,
+                              0.0 if decimals is None else ROUNDED_DECAY)
     if method == "log-ratio" and not hidden:
         coef, intercept = solve_log_ratios(Z, P)
         stolen.set_weights([coef], [intercept])
@@ -199,7 +239,16 @@ def equation_solving(
         stolen.fit(Z, P)
     pipeline = make_pipeline(FeatureEncoder(api.features).fit(None), stolen)
     return Extraction.from_api(
-        pipeline, api, since=start, model_class=model, method=method, unknowns=n_unknowns(model, d, c, hidden)
+        pipeline, api, since=start, model_class=model, method=method, unknowns=n_unknowns(model, d, c, hidden),
+        decimals=decimals, complete=True, **certify("equation solving", problems),
     )
 
 
+def _ask_more_for_rounding(api, Z, P, wanted, decimals, rng):
+    """Answers up to ``wanted`` queries if the API has them left; else the answers so far and the problem."""
+    more = wanted - len(Z)
+    if api.remaining is not None and api.remaining < more:
+        return Z, P, [f"answers rounded to {decimals} decimals call for a budget of {wanted} queries "
+                      f"(this API has {api.remaining} left after {len(Z)}); give budget={wanted} to an API that has them"]
+    Z_more, P_more = ask_confidences(api, more, rng)
+    return np.vstack([Z, Z_more]), np.vstack([P, P_more]), []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from numbers import Integral
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -14,6 +13,7 @@ from sklearn.utils import check_random_state
 
 from ..extraction import Extraction
 from ..features import FeatureEncoder, encoded_width
+from .budget import check_between, check_whole
 from .equations import ask_confidences, check_confidence_budget
 from .softlabels import SoftLabelModel, cross_entropy
 
@@ -138,11 +138,16 @@ def kernel_leakage(
         The kernel width if the attacker knows it; None (default) makes it one more
         unknown, fitted with the rest (the paper assumes the kernel known or searched).
     budget : int or None
-        Queries; default k, the number of unknowns (Digits, 20 representers: 1,490).
+        Queries, never more; default k, the number of unknowns (Digits, 20 representers:
+        1,490).  Every setting and the budget are checked before the first query (a
+        one-line ValueError naming the setting): a budget below ``k / (c - 1)`` queries or
+        above ``api.remaining``, and, with no budget given, an API with fewer than k
+        queries left, are refused up front; the attack never stops part way
+        (``info["complete"]`` is True).
     random_state : int
         Seeds the queries and the starting points.
     restarts, max_iter : int
-        Random starts of the fit (lowest loss wins) and L-BFGS iterations per start.
+        Random starts of the fit (lowest loss wins) and L-BFGS iterations per start, each at least 1.
 
     Returns
     -------
@@ -150,20 +155,21 @@ def kernel_leakage(
         ``info["representers"]``: the recovered representers in the encoded feature space
         (the raw space when every feature is continuous, as for Digits).
     """
-    if isinstance(n_representers, bool) or not isinstance(n_representers, Integral) or n_representers < 1:
-        raise ValueError(f"n_representers must be a positive whole number, got {n_representers!r}")
-    if gamma is not None and not gamma > 0:
-        raise ValueError(f"gamma must be None (unknown) or a positive number, got {gamma!r}")
+    n_representers = check_whole("n_representers", n_representers)
+    if gamma is not None:
+        check_between("gamma (None: unknown)", gamma, 0, math.inf)
+    restarts, max_iter = check_whole("restarts", restarts), check_whole("max_iter", max_iter)
+    rng = check_random_state(random_state)
     d, c = encoded_width(api.features), len(api.classes)
     outputs = 1 if c == 2 else c
     k = n_representers * (d + outputs) + outputs + (gamma is None)
     budget = check_confidence_budget(api, budget, math.ceil(k / (c - 1)), k, f"kernel LR with {k} unknowns (c = {c})")
     start = api.queries_used
-    Z, P = ask_confidences(api, budget, random_state)
+    Z, P = ask_confidences(api, budget, rng)
     stolen = SoftLabelKernelLR(api.classes, n_representers, gamma, restarts, max_iter, random_state).fit(Z, P)
     pipeline = make_pipeline(FeatureEncoder(api.features).fit(None), stolen)
     return Extraction.from_api(
-        pipeline, api, since=start, unknowns=k, gamma=stolen.gamma_, representers=stolen.representers_
+        pipeline, api, since=start, unknowns=k, gamma=stolen.gamma_, representers=stolen.representers_, complete=True
     )
 
 
