@@ -120,6 +120,27 @@ def rounding(datasets, alphas, methods):
     _row(["paper (cross-entropy)", 1, *[f"{value:.1e}" for value in ROUNDING_PAPER.values()]])
 
 
+def rounded_default(seeds=(1, 2, 3)):
+    print("\n### Rounded answers, default budget (no budget given): equation_solving follows the rounding it sees "
+          f"(kit.attacks.equations.ROUNDED_QUERIES, tuned on seed 0), mean of seeds {', '.join(map(str, seeds))}\n")
+    _header("target", "decimals", "d + 1 queries, log-ratio: 1-R_test % / 1-R_unif %", "default queries", "method",
+            "1-R_test %", "1-R_unif %")
+    for name, kind in (("moons", "logreg"), ("iris", "softmax"), ("digits", "softmax")):
+        for decimals in (0, 1, 2, 3):
+            natural, default, stolen = [], [], None
+            for seed in seeds:
+                dataset = kit.load_dataset(name, random_state=seed)
+                target = kit.train_target(dataset, kind, random_state=seed)
+                for scores, budget in ((natural, dataset.n_encoded + 1), (default, None)):
+                    api = kit.PredictionAPI(target, dataset.features, decimals=decimals)
+                    stolen = equation_solving(api, model=kind, budget=budget, random_state=seed)
+                    scores.append(kit.agreement(target, stolen.model, dataset, random_state=seed))
+            _row([f"{name} {kind}", decimals, " / ".join(_pct(np.mean([getattr(score, part) for score in natural]))
+                                                        for part in ("test", "uniform")),
+                  stolen.queries, stolen.info["method"], _pct(np.mean([score.test for score in default])),
+                  _pct(np.mean([score.uniform for score in default]))])
+
+
 def kernel(budget, max_iter):
     (dataset,) = _load(["digits"])
     target = kit.train_target(dataset, "kernel-logreg", n_representers=20)
@@ -142,7 +163,7 @@ def kernel(budget, max_iter):
               f"{seconds:.0f}"])
 
 
-SECTIONS = ("binary", "multiclass", "mlp", "rounding", "kernel")
+SECTIONS = ("binary", "multiclass", "mlp", "rounding", "rounded-default", "kernel")
 
 
 def main(argv=None):
@@ -162,6 +183,8 @@ def main(argv=None):
         mlp([("log-ratio", 1112)], 500) if quick else mlp(runs, 5000)
     if "rounding" in sections:
         rounding(multiclass, [1] if quick else [0.5, 1, 2, 5], ["cross-entropy", "log-ratio"])
+    if "rounded-default" in sections:
+        rounded_default((1,) if quick else (1, 2, 3))
     if "kernel" in sections:
         kernel(1490, 500 if quick else 15_000)
     print(f"\n(total {time.perf_counter() - start:.0f} s)")

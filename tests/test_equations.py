@@ -1,12 +1,14 @@
 """Equation-solving attacks (paper section 4.1): exact recovery, rounding, budgets, seeds."""
 
+import math
+
 import numpy as np
 import pytest
 
 import kit
-from kit.attacks import equation_solving, kernel_leakage, plot_representers
+from kit.attacks import UncertifiedWarning, equation_solving, kernel_leakage, plot_representers
 from kit.attacks.budget import n_unknowns
-from kit.attacks.equations import ROUNDED_DECAY, covering_sample
+from kit.attacks.equations import ROUNDED_DECAY, ROUNDED_QUERIES, covering_sample, decimals_seen
 from kit.attacks.kernel import SoftLabelKernelLR, match_representers
 from kit.features import encode
 
@@ -87,6 +89,7 @@ def test_answers_rounded_to_0_or_1_do_not_break_the_linear_solve():
         ("logreg", None, None, "'logreg' is binary logistic regression; this API has 3 classes"),
         ("svm", None, None, "unknown model class 'svm'"),
         ("ovr", "log-ratio", None, "model 'ovr' is attacked with method cross-entropy, not 'log-ratio'"),
+        ("softmax", None, math.inf, "budget must be None or a positive whole number"),
     ],
 )
 def test_bad_arguments_stop_before_any_query(model, method, budget, message):
@@ -97,11 +100,32 @@ def test_bad_arguments_stop_before_any_query(model, method, budget, message):
     assert api.queries_used == len(api.log) == 0
 
 
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"model": "mlp", "restarts": 0}, "restarts must be a whole number of at least 1, got 0"),  # was TypeError
+        ({"model": "mlp", "hidden": 0}, "hidden must be a whole number of at least 1, got 0"),  # was a linear model
+        ({"model": "mlp", "hidden": 2.5}, "hidden must be a whole number of at least 1, got 2.5"),
+        ({"model": "softmax", "method": "cross-entropy", "max_iter": 0}, "max_iter must be a whole number"),
+        ({"model": "softmax", "random_state": "seed"}, "'seed' cannot be used to seed"),
+    ],
+)
+def test_bad_settings_stop_before_any_query(settings, message):
+    _, _, api = _target_api("moons", "mlp")
+    with pytest.raises(ValueError, match=message) as error:
+        equation_solving(api, **settings)
+    assert "\n" not in str(error.value)
+    assert api.queries_used == len(api.log) == 0
+
+
 def test_api_budget_and_labels_only_are_checked_first():
     dataset, target, _ = _target_api("iris", "softmax")
     small = kit.PredictionAPI(target, dataset.features, budget=10)
-    with pytest.raises(ValueError, match=r"budget of 15 queries is more than the API has left \(10\)"):
+    with pytest.raises(ValueError, match=r"the default budget of 15 queries is more than the API has left \(10\); "
+                                         "give a budget from 5 to 10"):
         equation_solving(small, model="softmax", method="cross-entropy")
+    with pytest.raises(ValueError, match="needs at least 5 queries; the API has 4 left"):
+        equation_solving(kit.PredictionAPI(target, dataset.features, budget=4), model="softmax")
     labels = kit.PredictionAPI(target, dataset.features, output="label")
     with pytest.raises(ValueError, match="labels only"):
         equation_solving(labels, model="softmax")
@@ -188,13 +212,69 @@ def test_kernel_leakage_recovers_the_training_points_kept_as_representers():
         ({"n_representers": 0}, "n_representers must be a positive whole number, got 0"),
         ({"n_representers": 4, "gamma": -1.0}, "gamma must be None .* got -1.0"),
         ({"n_representers": 4, "budget": 5}, r"kernel LR with 24 unknowns \(c = 3\) needs at least 12 queries"),
+        ({"n_representers": 2.5}, "n_representers must be a whole number of at least 1, got 2.5"),
+        ({"n_representers": 4, "gamma": math.inf}, "gamma .* got inf"),
+        ({"n_representers": 4, "gamma": "wide"}, "gamma .* got 'wide'"),
+        ({"n_representers": 4, "restarts": 0}, "restarts must be a whole number of at least 1, got 0"),
+        ({"n_representers": 4, "max_iter": -1}, "max_iter must be a whole number of at least 1, got -1"),
+        ({"n_representers": 4, "random_state": "seed"}, "'seed' cannot be used to seed"),
+        ({"n_representers": 4, "budget": 30.0}, "budget must be None or a positive whole number"),
     ],
 )
 def test_kernel_leakage_checks_its_arguments_before_querying(options, message):
     _, _, api = _target_api("blobs", "softmax")
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message) as error:
         kernel_leakage(api, **options)
+    assert "\n" not in str(error.value)
     assert api.queries_used == 0
+
+
+def test_kernel_leakage_with_no_budget_refuses_an_api_that_cannot_pay_its_default():
+    dataset, target, _ = _target_api("blobs", "softmax")
+    api = kit.PredictionAPI(target, dataset.features, budget=20)
+    with pytest.raises(ValueError, match=r"the default budget of 25 queries is more than the API has left \(20\)"):
+        kernel_leakage(api, n_representers=4)
+    assert api.queries_used == 0
+
+
+@pytest.mark.parametrize(
+    "name, kind, decimals, queries",
+    [("iris", "softmax", 1, 20 * 5), ("moons", "logreg", 0, 50 * 3), ("iris", "softmax", 3, 5 * 5)],
+)
+def test_the_default_budget_follows_the_rounding_it_sees(name, kind, decimals, queries):
+    # Main kept d + 1 queries and the log-ratio solve: iris softmax at 1 decimal 40.0%, moons LR at 0 decimals 83.6%.
+    dataset, target, api = _target_api(name, kind, decimals=decimals)
+    stolen = equation_solving(api, model=kind)
+    assert stolen.queries == api.queries_used == queries == (dataset.n_encoded + 1) * ROUNDED_QUERIES.get(decimals, 5)
+    assert stolen.info["decimals"] == decimals and stolen.info["method"] == "cross-entropy"
+    assert stolen.info["complete"] and stolen.info["certified"]
+    assert kit.agreement(target, stolen.model, dataset, n_uniform=2000).test >= 0.97
+
+
+def test_an_api_that_cannot_pay_for_the_rounded_default_gets_a_warning_not_an_overdraft():
+    dataset, target, _ = _target_api("moons", "logreg")
+    api = kit.PredictionAPI(target, dataset.features, decimals=0, budget=100)
+    with pytest.warns(UncertifiedWarning, match="rounded to 0 decimals call for a budget of 150 queries; this API had "
+                                                "100 left"):
+        stolen = equation_solving(api, model="logreg")
+    assert stolen.queries == api.queries_used == 3
+    assert stolen.info["certified"] is False and "budget of 150" in stolen.info["problems"][0]
+
+
+def test_an_explicit_budget_and_method_are_kept_with_rounded_answers():
+    _, _, api = _target_api("moons", "logreg", decimals=0)
+    stolen = equation_solving(api, model="logreg", budget=3)
+    assert stolen.queries == api.queries_used == 3 and stolen.info["method"] == "log-ratio"
+    assert stolen.info["decimals"] == 0 and stolen.info["certified"]
+    _, _, api = _target_api("iris", "softmax", decimals=2)
+    stolen = equation_solving(api, model="softmax", method="log-ratio")
+    assert stolen.queries == 10 * 5 and stolen.info["method"] == "log-ratio"
+
+
+def test_decimals_seen_are_the_fewest_that_all_answers_carry():
+    assert decimals_seen(np.array([[0.25, 0.75], [0.5, 0.5]])) == 2
+    assert decimals_seen(np.array([[0.0, 1.0]])) == 0
+    assert decimals_seen(np.array([[1 / 3, 2 / 3]])) is None
 
 
 @pytest.mark.parametrize(("decimals", "decay"), [(None, 0.0), (4, ROUNDED_DECAY), (2, ROUNDED_DECAY)])
