@@ -110,6 +110,7 @@ BAD_SETTINGS = [
     ({"model": "rbf-svm", "hidden_layer_sizes": (5,)}, "unknown setting 'hidden_layer_sizes'.* of SVC"),
     ({"C": -1.0}, "The 'C' parameter of LogisticRegression must be a float in the range"),
     ({"model": "mlp", "max_iter": 0}, "The 'max_iter' parameter of MLPClassifier"),
+    ({"model": "mlp", "hidden_layer_sizes": (5, 0)}, "each of hidden_layer_sizes must be a whole number of at least 1"),
     ({"random_state": "seed"}, "'seed' cannot be used to seed"),
 ]
 

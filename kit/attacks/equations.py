@@ -190,7 +190,8 @@ def equation_solving(
         (:data:`ROUNDED_QUERIES` times the natural count: 50 at 0 decimals, 20 at 1, 10 at
         2, 5 beyond), when the API has that many left, and fits all of them by
         cross-entropy unless ``method`` is given (97-100% test agreement on moons, iris
-        and digits at 0-3 decimals); if the API has fewer left, it keeps what it has and
+        and digits at 0-3 decimals; an MLP's natural 2k makes it large: moons at 2
+        decimals, 1,620 queries); if the API has fewer left, it keeps what it has and
         warns (``info["certified"]`` False), naming the budget that would do.  An explicit
         budget is used as given, with the given method, rounded or not.
     method : {"log-ratio", "cross-entropy"} or None

@@ -298,6 +298,9 @@ def _check_model_settings(model, params):
         raise ValueError(f"unknown setting {unknown[0]!r}: neither a knob of the strategy nor a parameter of "
                          f"{type(estimator).__name__}")
     estimator.set_params(**params)._validate_params()  # scikit-learn's own one-line InvalidParameterError
+    if model == "mlp":  # scikit-learn checks the layer sizes only when it fits
+        for size in np.ravel(estimator.hidden_layer_sizes):
+            check_whole("each of hidden_layer_sizes", size)
 
 
 def retraining(api, *, strategy, model, budget, random_state=0, **knobs) -> Extraction:
