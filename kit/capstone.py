@@ -44,8 +44,8 @@ from .extraction import Extraction
 from .metrics import agreement
 from .targets import train_target
 
-DATASETS = {"circles": (2, 2), "moons": (2, 2), "breast-cancer": (2, 30), "blobs": (3, 2), "iris": (3, 4),
-            "5-class": (5, 20), "digits": (10, 64)}
+DATASETS = {"circles": (2, 2), "moons": (2, 2), "breast-cancer-diagnostic": (2, 30), "blobs": (3, 2),
+            "iris": (3, 4), "5-class": (5, 20), "digits": (10, 64)}
 """The data sets a target may be trained on (all ship with the kit): numbers of classes and of (continuous) features."""
 MOST_QUERIES = 5000
 """The largest budget drawn (the query monitor compares each query with all the earlier ones)."""

@@ -9,7 +9,7 @@ from kit.features import CATEGORICAL
 
 from .conftest import REAL_DATA, needs_real_data
 
-LOCAL = ("circles", "moons", "blobs", "5-class", "iris", "digits", "breast-cancer")
+LOCAL = ("circles", "moons", "blobs", "5-class", "iris", "digits", "breast-cancer-diagnostic")
 
 
 @pytest.mark.parametrize("name", LOCAL)
@@ -52,6 +52,57 @@ def test_fetched_sets_match_the_paper_dimensions(name, encoded, classes):
     assert len(dataset.classes) == classes
     categorical = [f for f in dataset.features if f.kind == CATEGORICAL]
     assert categorical and all(len(f.categories) == f.width for f in categorical)
+
+
+def test_unknown_name_names_both_breast_cancer_sets():
+    with pytest.raises(ValueError, match=r"unknown data set 'breast-cancer-original'; choose one of: ") as error:
+        kit.load_dataset("breast-cancer-original")
+    assert {"breast-cancer", "breast-cancer-diagnostic"} <= set(str(error.value).split(": ")[1].split(", "))
+
+
+def test_diagnostic_breast_cancer_ships_with_scikit_learn():
+    dataset = kit.load_dataset("breast-cancer-diagnostic")
+    assert (len(dataset.X_train) + len(dataset.X_test), dataset.n_features) == (569, 30)
+    assert dataset.classes == ("benign", "malignant")
+
+
+@needs_real_data()
+def test_breast_cancer_is_the_papers_original_set():
+    dataset = kit.load_dataset("breast-cancer")
+    X, y = np.vstack([dataset.X_train, dataset.X_test]), np.concatenate([dataset.y_train, dataset.y_test])
+    assert X.shape == (683, 9) and dataset.n_encoded == 9  # 699 rows less the 16 without bare_nuclei
+    assert [feature.name for feature in dataset.features] == list(data.BREAST_CANCER_SCORES)
+    assert dataset.classes == ("benign", "malignant") and np.sum(y == "malignant") == 239
+    grades = np.unique(X)  # the scores 1..10, evenly spaced on [-1, 1]
+    assert np.allclose(grades, np.linspace(-1, 1, 10))
+
+
+def test_breast_cancer_downloads_the_uci_file_drops_missing_rows_and_scales(monkeypatch, tmp_path):
+    monkeypatch.delenv("KIT_DATA_DIR", raising=False)
+    monkeypatch.setattr(data, "CACHE_DIR", tmp_path)
+    rng = np.random.default_rng(0)
+    scores = rng.integers(1, 11, size=(40, 9))
+    classes = np.where(np.arange(40) % 3, 2, 4)
+    missing = [0, 7, 21]  # as in the UCI file: '?' for a missing bare_nuclei (the 6th score)
+    text = [[str(1000000 + i), *scores[i].astype(str), str(classes[i])] for i in range(40)]
+    for i in missing:
+        text[i][6] = "?"
+    lines = [",".join(row) for row in text]
+    urls = []
+
+    def fake_download(url):
+        urls.append(url)
+        return ("\n".join(lines) + "\n").encode()  # the UCI file has no header
+
+    monkeypatch.setattr(data, "_download", fake_download)
+    dataset = kit.load_dataset("breast-cancer")
+    assert urls == [data.UCI_BREAST_CANCER] and (tmp_path / "breast_cancer_wisconsin.csv.gz").is_file()
+    kept = np.setdiff1d(np.arange(40), missing)
+    X, y = np.vstack([dataset.X_train, dataset.X_test]), np.concatenate([dataset.y_train, dataset.y_test])
+    assert X.shape == (37, 9)  # the sample code is not a feature
+    expected = 2 * (scores[kept] - 1) / 9 - 1
+    assert sorted(map(tuple, X)) == sorted(map(tuple, expected))
+    assert sorted(y) == sorted(np.where(classes[kept] == 4, "malignant", "benign"))
 
 
 def test_missing_file_without_network_is_one_clear_line(monkeypatch, tmp_path):

@@ -21,7 +21,9 @@ def _target_api(name, kind, **api_options):
     return dataset, target, kit.PredictionAPI(target, dataset.features, **api_options)
 
 
-@pytest.mark.parametrize("name", ["circles", "moons", "breast-cancer"])
+@pytest.mark.parametrize(
+    "name", ["circles", "moons", "breast-cancer-diagnostic", pytest.param("breast-cancer", marks=needs_real_data())]
+)
 def test_binary_lr_is_exact_with_d_plus_1_queries(name):
     dataset, target, api = _target_api(name, "logreg")
     stolen = equation_solving(api, model="logreg")
