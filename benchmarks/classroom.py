@@ -1,0 +1,241 @@
+"""A class on one machine: N students at once, each a kernel that runs a notebook and then moves its panel's sliders.
+
+    nice .venv/bin/python -m benchmarks.classroom [--students 1 2 4 8] [--notebook 01_equation_solving.ipynb ...]
+        [--moves 10] [--pause 1.0] [--timeout 900] [--target 1.0] [--save deploy/jupyterhub/measured.json]
+
+Each student is a fresh Jupyter kernel (JupyterLab starts one per open notebook), all N started together. A student
+runs the notebook top to bottom, then moves the sliders of the notebook's ExtractionPanel through the widgets' values
+in the kernel, as a browser would: ``--moves`` steps of the query budget (one query more each time, the arrow key)
+and as many changes of the rounding, each one stealing the model again, with ``--pause`` seconds between moves (a
+student looking at the plot). A move's latency is its callback plus, when the panel asks for one, a full render of
+the figure (what the browser then requests from ipympl), as ``benchmarks.browser --kernel-only`` times it. A student
+not done within ``--timeout`` seconds is stopped and counted.
+
+Prints, per notebook and N: the peak memory of a kernel (the largest of the N) and of all N (the sum of their peaks),
+the time to run the notebook from the kernel's start (median and max over the students) and the slider latency
+(median, p90 and max over every move of every student); with the machine's CPUs and load average, since other work
+shares it. Then what a JupyterHub user needs (a JupyterLab server and ``--kernels`` notebooks open at their peak)
+and what one node serves at the latency target. ``--save`` writes the figures as JSON (the Zero to JupyterHub
+configuration's memory limit is checked against it by tests/test_classroom.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import numpy as np
+from nbclient import NotebookClient
+
+from tests.browser import harness
+
+NOTEBOOKS = harness.ROOT / "notebooks"
+SLIDERS = """
+import gc, json, resource, time
+from kit.widgets import ExtractionPanel
+
+panel = next(o for o in gc.get_objects() if isinstance(o, ExtractionPanel))
+budget, rounding, canvas = panel.budget, panel.decimals, panel.figure.canvas
+canvas.syncing_data_url = False  # as once a browser shows the figure
+canvas.draw()  # the browser's first request
+moves = []
+for step in range({moves}):
+    budget_value = budget.value + 1 if budget.value < budget.max else budget.min
+    for slider, value in ((budget, budget_value), (rounding, ("none", 4, 2)[(step + 1) % 3])):
+        time.sleep({pause})
+        start = time.perf_counter()
+        slider.value = value
+        if panel.live.needs_full_draw:
+            canvas.draw()  # what the browser asks ipympl for after a full redraw
+        moves.append(time.perf_counter() - start)
+print(json.dumps({{"moves": moves, "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
+"""
+"""Run in a student's kernel after the notebook: move the panel's two sliders, time each move, report peak memory."""
+
+NODES = ((4, 16), (8, 32), (16, 64))
+"""Node sizes (cores, GiB) to estimate for."""
+NODE_RESERVE_GIB = 1.5
+"""Memory of a node that users cannot have: the operating system, the kubelet, the hub and the proxy."""
+
+
+async def student(path: Path, moves: int, pause: float) -> dict:
+    """One student: a fresh kernel runs the notebook, then moves the sliders; times, latencies, peak memory."""
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    async with client.async_setup_kernel(stderr=subprocess.DEVNULL):  # the kernels' start-up notices
+        for index, cell in enumerate(list(notebook.cells)):
+            await client.async_execute_cell(cell, index)
+        seconds = time.perf_counter() - start
+        probe = nbformat.v4.new_code_cell(SLIDERS.format(moves=moves, pause=pause))
+        notebook.cells.append(probe)
+        await client.async_execute_cell(probe, len(notebook.cells) - 1)
+    texts = [output.get("text", "") for output in probe.outputs if output.output_type == "stream"]
+    if not texts or probe.outputs[-1].get("name") != "stdout":
+        raise RuntimeError(f"{path.name}: moving the sliders failed: {probe.outputs}")
+    report = json.loads(texts[-1])
+    problems = sum(output.output_type == "error" or output.get("name") == "stderr"
+                   for cell in notebook.cells[:-1] for output in cell.get("outputs", []))
+    return {"seconds": seconds, "moves": report["moves"], "peak_mib": report["peak_kib"] / 1024,
+            "problems": problems}
+
+
+async def classroom(path: Path, students: int, moves: int, pause: float, timeout: float) -> list:
+    """``students`` students at once on one notebook; a student past ``timeout`` seconds is stopped (None)."""
+    async def bounded():
+        try:
+            return await asyncio.wait_for(student(path, moves, pause), timeout)
+        except asyncio.TimeoutError:
+            return None
+
+    return await asyncio.gather(*(bounded() for _ in range(students)))
+
+
+def summary(students: int, results: list) -> dict:
+    """One row of the table from the students' results (None: a student stopped at the time bound)."""
+    done = [result for result in results if result is not None]
+    if not done:
+        return {"students": students, "stopped": students}
+    peaks = [result["peak_mib"] for result in done]
+    seconds = [result["seconds"] for result in done]
+    moves = np.concatenate([result["moves"] for result in done])
+    return {
+        "students": students, "stopped": students - len(done), "problems": sum(r["problems"] for r in done),
+        "kernel_peak_mib": max(peaks), "total_peak_mib": sum(peaks),
+        "notebook_median_s": float(np.median(seconds)), "notebook_max_s": max(seconds),
+        "latency_median_s": float(np.median(moves)), "latency_p90_s": float(np.percentile(moves, 90)),
+        "latency_max_s": float(moves.max()),
+    }
+
+
+def print_table(name: str, rows: list) -> None:
+    print(f"\n{name}")
+    print(f"{'N':>3} {'MiB/kernel':>10} {'MiB total':>9}  {'notebook s (med/max)':>20}  "
+          f"{'slider s (med/p90/max)':>22}  stopped  problems")
+    for row in rows:
+        if "kernel_peak_mib" not in row:
+            print(f"{row['students']:>3}  every student stopped at the time bound")
+            continue
+        print(f"{row['students']:>3} {row['kernel_peak_mib']:>10.0f} {row['total_peak_mib']:>9.0f}  "
+              f"{row['notebook_median_s']:>9.1f} / {row['notebook_max_s']:>6.1f}  "
+              f"{row['latency_median_s']:>6.2f} / {row['latency_p90_s']:>5.2f} / {row['latency_max_s']:>5.2f}  "
+              f"{row['stopped']:>7}  {row['problems']:>8}")
+
+
+def server_memory_mib() -> float:
+    """Resident memory of a JupyterLab server (a JupyterHub user's own server) once it has served the lab page."""
+    with tempfile.TemporaryDirectory() as folder:
+        scratch = Path(folder)
+        notebooks = harness.copy_notebooks(scratch)
+        with harness.jupyterlab(scratch, notebooks) as (base, token):
+            urllib.request.urlopen(f"{base}/lab?token={token}", timeout=60).read()
+            process = _server_process()
+            status = Path(f"/proc/{process}/status").read_text()
+    resident_kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    return resident_kib / 1024
+
+
+def _server_process() -> int:
+    """The PID of the JupyterLab server the harness started: this process's child that runs Jupyter."""
+    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
+    return next(int(pid) for pid in children
+                if b"jupyter" in Path(f"/proc/{pid}/cmdline").read_bytes())
+
+
+def per_user(kernel_peak_mib: float, server_mib: float, kernels: int) -> dict:
+    """Memory of a JupyterHub user: the guarantee (server and one kernel) and the limit (``kernels`` at their peak).
+
+    Rounded up to 64 MiB (guarantee) and 256 MiB (limit): JupyterLab keeps a closed notebook's kernel running,
+    so a student who opened two notebooks holds two kernels.
+    """
+    return {"guarantee_mib": 64 * math.ceil((server_mib + kernel_peak_mib) / 64),
+            "limit_mib": 256 * math.ceil((server_mib + kernels * kernel_peak_mib) / 256),
+            "peak_mib": server_mib + kernels * kernel_peak_mib}
+
+
+def node_capacity(rows: list, cores: int, target_s: float, active: float, guarantee_mib: float,
+                  node_cores: int, node_gib: float) -> dict:
+    """Users one node serves: the smaller of what its CPUs keep under the latency target and what its memory holds.
+
+    CPU: the most students at once whose p90 slider latency met ``target_s`` on this machine's ``cores``, per core,
+    times the node's cores, divided by ``active`` (the share of a class computing at the same moment). Memory: the
+    node's memory less the system's share, divided by the per-user guarantee (what Kubernetes schedules by).
+    """
+    within = [row["students"] for row in rows if row.get("latency_p90_s", math.inf) <= target_s and not row["stopped"]]
+    at_once_per_core = max(within, default=0) / cores
+    by_cpu = math.floor(at_once_per_core * node_cores / active)
+    by_memory = math.floor((node_gib - NODE_RESERVE_GIB) * 1024 / guarantee_mib)
+    cpu_bound_unknown = bool(within) and max(within) == max(row["students"] for row in rows)
+    return {"cores": node_cores, "gib": node_gib, "by_cpu": by_cpu, "by_memory": by_memory,
+            "users": min(by_cpu, by_memory), "cpu_at_least": cpu_bound_unknown}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, nargs="+", default=[1, 2, 4, 8], help="class sizes N to simulate")
+    parser.add_argument("--notebook", nargs="+", default=["01_equation_solving.ipynb", "04_labels_only.ipynb"],
+                        help="notebooks with an ExtractionPanel (each gives a table)")
+    parser.add_argument("--moves", type=int, default=10, help="moves of each slider per student")
+    parser.add_argument("--pause", type=float, default=1.0, help="seconds a student waits between moves")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds before a student is stopped")
+    parser.add_argument("--target", type=float, default=1.0, help="p90 slider latency to stay under, seconds")
+    parser.add_argument("--active", type=float, default=0.5, help="share of a class computing at the same moment")
+    parser.add_argument("--kernels", type=int, default=2, help="kernels a user keeps open at once")
+    parser.add_argument("--save", type=Path, help="write the figures to this JSON file")
+    args = parser.parse_args(argv)
+    paths = [NOTEBOOKS / name for name in args.notebook]
+    for path in paths:
+        if "ExtractionPanel(" not in path.read_text(encoding="utf-8"):
+            parser.error(f"{path.name} has no ExtractionPanel to move; pick a notebook that shows one")
+    os.environ.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")  # as binder/start
+    cores = len(os.sched_getaffinity(0))
+    load_before = os.getloadavg()[0]
+    started = time.monotonic()
+    print(f"a class on this machine: {cores} CPUs, load average {load_before:.1f} before the run; "
+          f"{args.moves} moves of each slider per student, {args.pause:.1f} s apart; bound {args.timeout:.0f} s")
+    tables = {}
+    for path in paths:
+        rows = []
+        for students in args.students:
+            results = asyncio.run(classroom(path, students, args.moves, args.pause, args.timeout))
+            rows.append(summary(students, results))
+        tables[path.name] = rows
+        print_table(path.name, rows)
+    load_after = os.getloadavg()[0]
+    server_mib = server_memory_mib()
+    kernel_peak = max(row.get("kernel_peak_mib", 0) for rows in tables.values() for row in rows)
+    user = per_user(kernel_peak, server_mib, args.kernels)
+    print(f"\nload average {load_after:.1f} after the run ({time.monotonic() - started:.0f} s); a JupyterLab server: "
+          f"{server_mib:.0f} MiB; a user with {args.kernels} kernels at the largest peak: {user['peak_mib']:.0f} MiB "
+          f"-> memory guarantee {user['guarantee_mib']} MiB, limit {user['limit_mib']} MiB")
+    print(f"one node, at p90 slider latency <= {args.target:.1f} s with {args.active:.0%} of a class computing at "
+          f"once (CPU: the heaviest notebook's table; memory: the guarantee):")
+    heaviest = max(tables.values(), key=lambda rows: rows[0].get("latency_p90_s", math.inf))
+    nodes = [node_capacity(heaviest, cores, args.target, args.active, user["guarantee_mib"], *node)
+             for node in NODES]
+    for node in nodes:
+        at_least = ">= " if node["cpu_at_least"] else ""
+        print(f"  {node['cores']:>2} cores / {node['gib']:>2} GiB: {at_least}{node['users']:>3} users "
+              f"(CPU allows {at_least}{node['by_cpu']}, memory {node['by_memory']})")
+    if args.save:
+        figures = {"command": shlex.join([Path(sys.executable).name, "-m", "benchmarks.classroom", *sys.argv[1:]]),
+                   "cores": cores, "load_before": load_before, "load_after": load_after,
+                   "server_mib": server_mib, "tables": tables, "user": user, "nodes": nodes,
+                   "assumptions": {"target_s": args.target, "active": args.active, "kernels": args.kernels}}
+        args.save.write_text(json.dumps(figures, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
