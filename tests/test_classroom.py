@@ -169,26 +169,22 @@ def test_setup_fails_loudly_when_nothing_installs(fake_setup):
         run.setup("requirements.txt")
 
 
-ROW = {"stopped": 0, "kernel_peak_mib": 250.0}
-
-
-def test_node_capacity_is_the_smaller_of_cpu_and_memory():
-    rows = [{**ROW, "students": n, "latency_p90_s": p90} for n, p90 in ((1, 0.2), (2, 0.4), (4, 0.9), (8, 2.5))]
-    node = classroom.node_capacity(rows, cores=2, target_s=1.0, active=0.5, guarantee_mib=512, node_cores=4,
-                                   node_gib=16)
-    assert node["by_cpu"] == 16 and node["by_memory"] == 29 and node["users"] == 16 and not node["cpu_at_least"]
-    small = classroom.node_capacity(rows, cores=2, target_s=1.0, active=0.5, guarantee_mib=4096, node_cores=4,
-                                    node_gib=16)
-    assert small["users"] == small["by_memory"] == 3
-    none = classroom.node_capacity(rows, cores=2, target_s=0.1, active=0.5, guarantee_mib=512, node_cores=4,
-                                   node_gib=16)
-    assert none["users"] == 0
+def test_node_capacity_is_the_smaller_of_cpu_at_half_load_and_memory():
+    rows = [{"students": n, "move_cpu_median_s": 0.25, "notebook_cpu_s": 5.0} for n in (1, 2)]
+    # a student exploring keeps 0.25 / (4.75 + 0.25) = 5% of a core busy; half of them at once; half of 4 cores
+    node = classroom.node_capacity(rows, think=4.75, active=0.5, guarantee_mib=512, node_cores=4, node_gib=16)
+    assert (node["by_cpu"], node["by_memory"], node["users"]) == (80, 29, 29)
+    assert node["run_all_s"] == 29 * 5.0 / 4
+    busy = classroom.node_capacity(rows, think=0.25, active=1.0, guarantee_mib=512, node_cores=4, node_gib=16)
+    assert busy["users"] == busy["by_cpu"] == 4
 
 
 def test_a_stopped_student_is_counted_and_left_out_of_the_figures():
-    done = {"seconds": 10.0, "moves": [0.1, 0.3], "peak_mib": 300.0, "problems": 0}
+    done = {"seconds": 10.0, "cpu_seconds": 4.0, "moves": [[0.1, 0.05], [0.3, 0.2]], "peak_mib": 300.0,
+            "problems": 0}
     row = classroom.summary(2, [done, None])
-    assert row["stopped"] == 1 and row["total_peak_mib"] == 300.0 and row["latency_max_s"] == 0.3
+    assert row["stopped"] == 1 and row["total_peak_mib"] == 300.0 and row["notebook_cpu_s"] == 4.0
+    assert row["latency_max_s"] == 0.3 and row["move_cpu_median_s"] == 0.125
     assert classroom.summary(1, [None]) == {"students": 1, "stopped": 1}
 
 
@@ -201,5 +197,6 @@ def test_a_user_may_hold_two_kernels_at_their_peak():
 def test_a_student_runs_the_notebook_and_moves_the_sliders():
     path = ROOT / "notebooks" / "01_equation_solving.ipynb"
     (result,) = asyncio.run(classroom.classroom(path, students=1, moves=1, pause=0, timeout=300))
-    assert result["problems"] == 0 and len(result["moves"]) == 2 and all(0 < move < 60 for move in result["moves"])
-    assert 100 < result["peak_mib"] < 4096 and result["seconds"] > 0
+    assert result["problems"] == 0 and len(result["moves"]) == 2
+    assert all(0 < wall < 60 and 0 < cpu < 60 for wall, cpu in result["moves"])
+    assert 100 < result["peak_mib"] < 4096 and 0 < result["cpu_seconds"] and 0 < result["seconds"]
