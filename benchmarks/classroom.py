@@ -1,7 +1,7 @@
 """A class on one machine: N students at once, each a kernel that runs a notebook and then moves its panel's sliders.
 
     nice .venv/bin/python -m benchmarks.classroom [--students 1 2 4 8] [--notebook 01_equation_solving.ipynb ...]
-        [--moves 10] [--pause 1.0] [--timeout 900] [--target 1.0] [--save deploy/jupyterhub/measured.json]
+        [--moves 10] [--pause 1.0] [--timeout 900] [--think 5] [--active 0.5] [--target 1.0] [--save FILE.json]
 
 Each student is a fresh Jupyter kernel (JupyterLab starts one per open notebook), all N started together. A student
 runs the notebook top to bottom, then moves the sliders of the notebook's ExtractionPanel through the widgets' values
@@ -12,11 +12,13 @@ the figure (what the browser then requests from ipympl), as ``benchmarks.browser
 not done within ``--timeout`` seconds is stopped and counted.
 
 Prints, per notebook and N: the peak memory of a kernel (the largest of the N) and of all N (the sum of their peaks),
-the time to run the notebook from the kernel's start (median and max over the students) and the slider latency
-(median, p90 and max over every move of every student); with the machine's CPUs and load average, since other work
-shares it. Then what a JupyterHub user needs (a JupyterLab server and ``--kernels`` notebooks open at their peak)
-and what one node serves at the latency target. ``--save`` writes the figures as JSON (the Zero to JupyterHub
-configuration's memory limit is checked against it by tests/test_classroom.py).
+the time to run the notebook from the kernel's start (median and max over the students) and the kernel's CPU seconds
+for it, the slider latency (median, p90 and max over every move of every student) and the CPU seconds of a move;
+with the machine's CPUs and load average, since other work may share it. Wall-clock times depend on that load, CPU
+seconds hardly: the node estimate is made from them. Then what a JupyterHub user needs (a JupyterLab server and
+``--kernels`` kernels at their peak) and what one node serves (``--think``, ``--active``: see ``node_capacity``).
+``--save`` writes the figures as JSON; tests/test_classroom.py checks the Zero to JupyterHub configuration against
+deploy/jupyterhub/measured.json.
 """
 
 from __future__ import annotations
@@ -193,6 +195,56 @@ def node_capacity(rows: list, think: float, active: float, guarantee_mib: float,
             "run_all_s": max(notebook_cpu, users * notebook_cpu / node_cores)}
 
 
+def measure(args) -> dict:
+    """Simulate the classes and print their tables; the figures, with the machine's load before and after."""
+    os.environ.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")  # as binder/start
+    cores = len(os.sched_getaffinity(0))
+    load_before = os.getloadavg()[0]
+    started = time.monotonic()
+    print(f"a class on this machine: {cores} CPUs, load average {load_before:.1f} before the run; "
+          f"{args.moves} moves of each slider per student, {args.pause:.1f} s apart; bound {args.timeout:.0f} s")
+    tables = {}
+    for name in args.notebook:
+        rows = []
+        for students in args.students:
+            results = asyncio.run(classroom(NOTEBOOKS / name, students, args.moves, args.pause, args.timeout))
+            rows.append(summary(students, results))
+        tables[name] = rows
+        print_table(name, rows)
+    load_after = os.getloadavg()[0]
+    print(f"\nload average {load_after:.1f} after the run ({time.monotonic() - started:.0f} s)")
+    return {"command": shlex.join([Path(sys.executable).name, "-m", "benchmarks.classroom", *sys.argv[1:]]),
+            "cores": cores, "load_before": load_before, "load_after": load_after, "server_mib": server_memory_mib(),
+            "tables": tables, "pause_s": args.pause}
+
+
+def estimate(figures: dict, args) -> dict:
+    """Print and return what a JupyterHub user needs and what one node serves, from measured figures."""
+    tables = figures["tables"]
+    kernel_peak = max(row.get("kernel_peak_mib", 0) for rows in tables.values() for row in rows)
+    user = per_user(kernel_peak, figures["server_mib"], args.kernels)
+    guarantee = args.guarantee or user["guarantee_mib"]
+    print(f"a JupyterLab server: {figures['server_mib']:.0f} MiB; a user with {args.kernels} kernels at the largest "
+          f"peak: {user['peak_mib']:.0f} MiB -> memory guarantee at least {user['guarantee_mib']} MiB, limit at least "
+          f"{user['limit_mib']} MiB")
+    heaviest_name = max(tables, key=lambda name: tables[name][0].get("move_cpu_median_s", 0))
+    heaviest = tables[heaviest_name]
+    move_p90 = max(row.get("move_cpu_p90_s", 0) for row in heaviest)
+    print(f"one node, for {heaviest_name} (the most CPU per move), with {args.active:.0%} of its users moving a "
+          f"slider every {args.think:.0f} s at the same moment, at most half its cores busy; memory: a guarantee of "
+          f"{guarantee} MiB")
+    nodes = [node_capacity(heaviest, args.think, args.active, guarantee, *node) for node in NODES]
+    for node in nodes:
+        print(f"  {node['cores']:>2} cores / {node['gib']:>2} GiB: {node['users']:>3} users (CPU allows "
+              f"{node['by_cpu']}, memory {node['by_memory']}); all pressing run-all at once: {node['run_all_s']:.0f} s")
+    verdict = "within" if move_p90 <= args.target else "over"
+    print(f"a move on a free core takes about its CPU time: p90 {move_p90:.2f} s, {verdict} the {args.target:.1f} s "
+          f"target (a kernel computes on one core: a larger node does not make one move faster)")
+    return {"user": user, "nodes": nodes, "assumptions": {"target_s": args.target, "active": args.active,
+                                                          "kernels": args.kernels, "think_s": args.think,
+                                                          "guarantee_mib": guarantee}}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, nargs="+", default=[1, 2, 4, 8], help="class sizes N to simulate")
@@ -201,57 +253,27 @@ def main(argv=None):
     parser.add_argument("--moves", type=int, default=10, help="moves of each slider per student")
     parser.add_argument("--pause", type=float, default=1.0, help="seconds a student waits between moves")
     parser.add_argument("--timeout", type=float, default=900, help="seconds before a student is stopped")
-    parser.add_argument("--target", type=float, default=1.0, help="p90 slider latency to stay under, seconds")
+    parser.add_argument("--target", type=float, default=1.0, help="p90 slider latency wanted on a free core, seconds")
     parser.add_argument("--think", type=float, default=5.0,
                         help="for the node estimate: seconds between a student's moves while exploring a panel")
     parser.add_argument("--active", type=float, default=0.5,
                         help="for the node estimate: share of a node's users exploring a panel at the same moment")
     parser.add_argument("--kernels", type=int, default=2, help="kernels a user keeps open at once")
-    parser.add_argument("--save", type=Path, help="write the figures to this JSON file")
+    parser.add_argument("--guarantee", type=int, help="memory guarantee per user, MiB (default: the least needed)")
+    parser.add_argument("--figures", type=Path, help="estimate from a saved run's figures instead of measuring")
+    parser.add_argument("--save", type=Path, help="write the figures and the estimate to this JSON file")
     args = parser.parse_args(argv)
-    paths = [NOTEBOOKS / name for name in args.notebook]
-    for path in paths:
-        if "ExtractionPanel(" not in path.read_text(encoding="utf-8"):
-            parser.error(f"{path.name} has no ExtractionPanel to move; pick a notebook that shows one")
-    os.environ.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")  # as binder/start
-    cores = len(os.sched_getaffinity(0))
-    load_before = os.getloadavg()[0]
-    started = time.monotonic()
-    print(f"a class on this machine: {cores} CPUs, load average {load_before:.1f} before the run; "
-          f"{args.moves} moves of each slider per student, {args.pause:.1f} s apart; bound {args.timeout:.0f} s")
-    tables = {}
-    for path in paths:
-        rows = []
-        for students in args.students:
-            results = asyncio.run(classroom(path, students, args.moves, args.pause, args.timeout))
-            rows.append(summary(students, results))
-        tables[path.name] = rows
-        print_table(path.name, rows)
-    load_after = os.getloadavg()[0]
-    server_mib = server_memory_mib()
-    kernel_peak = max(row.get("kernel_peak_mib", 0) for rows in tables.values() for row in rows)
-    user = per_user(kernel_peak, server_mib, args.kernels)
-    print(f"\nload average {load_after:.1f} after the run ({time.monotonic() - started:.0f} s); a JupyterLab server: "
-          f"{server_mib:.0f} MiB; a user with {args.kernels} kernels at the largest peak: {user['peak_mib']:.0f} MiB "
-          f"-> memory guarantee at least {user['guarantee_mib']} MiB, limit at least {user['limit_mib']} MiB")
-    heaviest_name = max(tables, key=lambda name: tables[name][0].get("move_cpu_median_s", 0))
-    heaviest = tables[heaviest_name]
-    move_p90 = max(row.get("move_cpu_p90_s", 0) for row in heaviest)
-    print(f"one node, for {heaviest_name} (the most CPU per move), with {args.active:.0%} of its users moving a "
-          f"slider every {args.think:.0f} s at the same moment, at most half its cores busy; memory: the guarantee")
-    nodes = [node_capacity(heaviest, args.think, args.active, user["guarantee_mib"], *node) for node in NODES]
-    for node in nodes:
-        print(f"  {node['cores']:>2} cores / {node['gib']:>2} GiB: {node['users']:>3} users (CPU allows "
-              f"{node['by_cpu']}, memory {node['by_memory']}); all pressing run-all at once: {node['run_all_s']:.0f} s")
-    verdict = "within" if move_p90 <= args.target else "over"
-    print(f"a move on a free core takes about its CPU time: p90 {move_p90:.2f} s, {verdict} the {args.target:.1f} s "
-          f"target (a kernel computes on one core: a larger node does not make one move faster)")
+    for name in args.notebook:
+        if "ExtractionPanel(" not in (NOTEBOOKS / name).read_text(encoding="utf-8"):
+            parser.error(f"{name} has no ExtractionPanel to move; pick a notebook that shows one")
+    if args.figures:
+        figures = json.loads(args.figures.read_text())
+        for name, rows in figures["tables"].items():
+            print_table(name, rows)
+    else:
+        figures = measure(args)
+    figures.update(estimate(figures, args))
     if args.save:
-        figures = {"command": shlex.join([Path(sys.executable).name, "-m", "benchmarks.classroom", *sys.argv[1:]]),
-                   "cores": cores, "load_before": load_before, "load_after": load_after,
-                   "server_mib": server_mib, "tables": tables, "user": user, "nodes": nodes,
-                   "assumptions": {"target_s": args.target, "active": args.active, "kernels": args.kernels,
-                                   "pause_s": args.pause, "think_s": args.think}}
         args.save.write_text(json.dumps(figures, indent=1) + "\n")
 
 

@@ -79,6 +79,8 @@ def test_memory_holds_the_measured_peak_and_cpus_are_bounded(config, measured):
     assert measured["server_mib"] + min(row["kernel_peak_mib"] for rows in measured["tables"].values()
                                         for row in rows if "kernel_peak_mib" in row) <= guarantee <= limit
     assert 0 < cpu["guarantee"] <= cpu["limit"]
+    users = (16 - classroom.NODE_RESERVE_GIB) * 1024 // guarantee  # on a 4-core, 16 GiB node, by memory
+    assert users * cpu["guarantee"] <= 4 - 0.5, "the CPU guarantee, not memory, would limit a node's users"
     assert config["singleuser"]["extraEnv"]["OMP_NUM_THREADS"] == "1"  # as measured, and as binder/start sets
 
 
