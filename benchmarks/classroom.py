@@ -1,7 +1,9 @@
 """A class on one machine: N students at once, each a kernel that runs a notebook and then moves its panel's sliders.
 
     nice .venv/bin/python -m benchmarks.classroom [--students 1 2 4 8] [--notebook 01_equation_solving.ipynb ...]
-        [--moves 10] [--pause 1.0] [--timeout 900] [--think 5] [--active 0.5] [--target 1.0] [--save FILE.json]
+        [--moves 10] [--pause 1.0] [--timeout 900] [--think 5] [--active 0.5] [--target 1.0] [--kernels 2]
+        [--guarantee MIB] [--save FILE.json]
+    .venv/bin/python -m benchmarks.classroom --figures FILE.json [--guarantee MIB ...]   # estimate again, no run
 
 Each student is a fresh Jupyter kernel (JupyterLab starts one per open notebook), all N started together. A student
 runs the notebook top to bottom, then moves the sliders of the notebook's ExtractionPanel through the widgets' values
@@ -165,8 +167,8 @@ def _server_process() -> int:
 def per_user(kernel_peak_mib: float, server_mib: float, kernels: int) -> dict:
     """Memory of a JupyterHub user: the guarantee (server and one kernel) and the limit (``kernels`` at their peak).
 
-    Rounded up to 64 MiB (guarantee) and 256 MiB (limit): JupyterLab keeps a closed notebook's kernel running,
-    so a student who opened two notebooks holds two kernels.
+    Rounded up to 64 MiB (guarantee) and 256 MiB (limit). A user may hold several kernels: JupyterLab keeps a
+    closed notebook's kernel running until it is shut down or culled.
     """
     return {"guarantee_mib": 64 * math.ceil((server_mib + kernel_peak_mib) / 64),
             "limit_mib": 256 * math.ceil((server_mib + kernels * kernel_peak_mib) / 256),

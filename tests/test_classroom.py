@@ -202,3 +202,15 @@ def test_a_student_runs_the_notebook_and_moves_the_sliders():
     assert result["problems"] == 0 and len(result["moves"]) == 2
     assert all(0 < wall < 60 and 0 < cpu < 60 for wall, cpu in result["moves"])
     assert 100 < result["peak_mib"] < 4096 and 0 < result["cpu_seconds"] and 0 < result["seconds"]
+
+
+def test_the_estimate_can_be_made_again_from_saved_figures(tmp_path, capsys):
+    saved = tmp_path / "figures.json"
+    classroom.main(["--figures", str(HUB / "measured.json"), "--guarantee", "512", "--think", "5", "--save",
+                    str(saved)])
+    figures = json.loads(saved.read_text())
+    assert figures["tables"] == json.loads((HUB / "measured.json").read_text())["tables"]
+    assert figures["assumptions"]["guarantee_mib"] == 512
+    small_node = figures["nodes"][0]
+    assert small_node["users"] == min(small_node["by_cpu"], small_node["by_memory"])
+    assert f"{small_node['users']:>3} users" in capsys.readouterr().out
