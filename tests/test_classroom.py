@@ -69,6 +69,8 @@ def test_the_image_is_built_from_this_repository_and_opens_the_first_notebook(co
     assert single["defaultUrl"] == f"/lab/tree/{run.FIRST_NOTEBOOK}" and (ROOT / run.FIRST_NOTEBOOK).is_file()
     copy = " ".join(single["lifecycleHooks"]["postStart"]["exec"]["command"])
     assert "$REPO_DIR/notebooks" in copy and "$HOME/notebooks" in copy  # a student's home gets the notebooks once
+    server = single["extraFiles"]["jupyter-server-config"]["data"]
+    assert server["ServerApp"]["root_dir"] == "/home/jovyan"  # the home volume, not the image's repository folder
     assert "--target-repo-dir" in (HUB / "README.md").read_text()  # the repository outside the home volume
 
 
