@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 FIRST_NOTEBOOK = "notebooks/00_start_here.ipynb"
+LOCK = ROOT / "requirements.lock"
+"""The exact versions the tests passed with, installed as constraints (deploy/refresh-lock.sh makes it)."""
 
 
 def _run(*command, **options):
@@ -45,7 +47,8 @@ COVERED_BY = {"requirements.txt": ("requirements.txt", "requirements-dev.txt"),
 
 
 def _digest(requirements):
-    inputs = [ROOT / name for name in ("requirements.txt", "requirements-dev.txt", "pyproject.toml")]
+    inputs = [ROOT / name for name in ("requirements.txt", "requirements-dev.txt", "pyproject.toml", LOCK.name)]
+    inputs = [path for path in inputs if path.exists()]
     return hashlib.sha256(requirements.encode() + b"".join(path.read_bytes() for path in inputs)).hexdigest()
 
 
@@ -57,6 +60,21 @@ def _installed(requirements):
     """Whether .venv holds ``requirements`` as the files now ask."""
     stamp = _stamp(requirements)
     return stamp.exists() and stamp.read_text() == _digest(requirements)
+
+
+def _install(pip, requirements):
+    """Install ``requirements`` and the kit at the tested versions of the lock, or the newest allowed if those fail.
+
+    The lock constrains only the packages it names: a requirement added since it was made installs at its newest.
+    """
+    what, command = f"installing the packages of {requirements} and the kit", (*pip, "-r", requirements, "-e", ".")
+    if LOCK.exists():
+        if _step(2, 2, f"{what} at the tested versions of {LOCK.name}", (*command, "-c", LOCK.name)) == 0:
+            return 0
+        print(f"The tested versions of {LOCK.name} do not install here (another Python than {sys.version.split()[0]}"
+              f" may lack them, or a requirement asks for newer ones): installing the newest versions allowed.",
+              flush=True)
+    return _step(2, 2, what, command)
 
 
 def setup(requirements: str) -> None:
@@ -72,13 +90,10 @@ def setup(requirements: str) -> None:
         print("[0/2] creating the virtual environment ...", flush=True)
         venv.create(VENV, with_pip=True)
     pip = (python, "-m", "pip", "install", "--progress-bar", "on", "--disable-pip-version-check")
-    steps = [
-        ("updating pip", (*pip, "--quiet", "--upgrade", "pip")),
-        (f"installing the packages of {requirements} and the kit", (*pip, "-r", requirements, "-e", ".")),
-    ]
-    for number, (what, command) in enumerate(steps, start=1):
-        if _step(number, len(steps), what, command) != 0:
-            sys.exit(f"installing {requirements} failed (see pip's message above)")
+    if _step(1, 2, "updating pip", (*pip, "--quiet", "--upgrade", "pip")) != 0:
+        sys.exit("updating pip failed (see pip's message above)")
+    if _install(pip, requirements) != 0:
+        sys.exit(f"installing {requirements} failed (see pip's message above)")
     _stamp(requirements).write_text(_digest(requirements))
     print(f"Set up in {time.monotonic() - started:.0f} s.", flush=True)
 
