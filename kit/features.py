@@ -106,8 +106,9 @@ def validate_rows(estimator, X, *, allow_nan=False) -> np.ndarray:
     check_is_fitted(estimator)
     finite = "allow-nan" if allow_nan else True
     if check_array(X, ensure_2d=False, ensure_all_finite=finite).ndim == 1:
-        raise ValueError(f"{type(estimator).__name__} takes a 2-D array of rows, shape (n_rows, "
-                         f"{estimator.n_features_in_}), got a 1-D array. Reshape your data: [row] or row.reshape(1, -1)")
+        name, width = type(estimator).__name__, estimator.n_features_in_
+        raise ValueError(f"{name} takes a 2-D array of rows, shape (n_rows, {width}), got a 1-D array. "
+                         "Reshape your data: [row] or row.reshape(1, -1)")
     return validate_data(estimator, X, reset=False, ensure_all_finite=finite)
 
 

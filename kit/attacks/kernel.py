@@ -94,7 +94,7 @@ class SoftLabelKernelLR(SoftLabelModel):
         return loss, np.concatenate(gradient)
 
     def fit(self, X, y):
-        """Fit to the API's confidences ``y`` (or class labels) on encoded inputs ``X``; representers start at queries."""
+        """Fit to the API's confidences ``y`` (or labels) on encoded inputs ``X``; representers start at queries."""
         Z, P = self._check_fit(X, y)
         outputs = len(self.classes_) - (len(self.classes_) == 2)
         rng = check_random_state(self.random_state)

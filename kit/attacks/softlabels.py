@@ -92,7 +92,8 @@ class SoftLabelModel(ClassifierMixin, BaseEstimator):
             classes = np.unique(P) if self.classes is None else np.asarray(self.classes)
             unknown = ~np.isin(P, classes)
             if unknown.any():
-                raise ValueError(f"y holds the label {P[unknown].tolist()[0]!r}, which is not one of classes {classes.tolist()}")
+                raise ValueError(f"y holds the label {P[unknown].tolist()[0]!r}, which is not one of classes "
+                                 f"{classes.tolist()}")
             P = P[:, None] == classes[None, :]
         else:
             classes = np.arange(P.shape[1]) if self.classes is None else np.asarray(self.classes)
