@@ -80,8 +80,9 @@ LOSSES = {"cross-entropy": cross_entropy, "log-ratio": log_ratio_loss}
 class SoftLabelModel(ClassifierMixin, BaseEstimator):
     """A classifier on encoded inputs, fitted to confidence vectors ("soft labels") with L-BFGS.
 
-    Its ``fit(Z, P)`` takes ``P`` as confidence vectors (n x c, one column per class of
-    ``classes``), or as class labels (n,), each then the confidence vector with 1 for its class.
+    Its ``fit(X, y)`` takes encoded inputs ``X`` (``Z``) and ``y`` as confidence vectors (``P``, n x c,
+    one column per class of ``classes``) or as class labels (n,), each then the confidence vector with
+    1 for its class.
     """
 
     def _check_fit(self, Z, P):

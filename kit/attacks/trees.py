@@ -143,7 +143,7 @@ class StolenTree(BaseEstimator):
         Boxes overlap only after a partial top-down run (a node and some of its
         children); the later, deeper one wins.
         """
-        X = check_rows(self.features, validate_rows(self, X))
+        X = check_rows(self.features, validate_rows(self, X, allow_nan=True))  # codes; a one-line error for NaN
         index = np.full(len(X), len(self.leaves))
         for i, leaf in enumerate(self.leaves):
             index[leaf.contains(X)] = i
