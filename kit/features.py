@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 CONTINUOUS = "continuous"
 CATEGORICAL = "categorical"
@@ -104,12 +104,11 @@ def validate_rows(estimator, X, *, allow_nan=False) -> np.ndarray:
         ``X`` is not a 2-D array of numbers with the width the estimator was fitted to.
     """
     check_is_fitted(estimator)
-    finite = "allow-nan" if allow_nan else True
-    if check_array(X, ensure_2d=False, ensure_all_finite=finite).ndim == 1:
+    if np.asarray(X).ndim == 1:
         name, width = type(estimator).__name__, estimator.n_features_in_
         raise ValueError(f"{name} takes a 2-D array of rows, shape (n_rows, {width}), got a 1-D array. "
                          "Reshape your data: [row] or row.reshape(1, -1)")
-    return validate_data(estimator, X, reset=False, ensure_all_finite=finite)
+    return validate_data(estimator, X, reset=False, ensure_all_finite="allow-nan" if allow_nan else True)
 
 
 class FeatureEncoder(TransformerMixin, BaseEstimator):
