@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 CONTINUOUS = "continuous"
 CATEGORICAL = "categorical"
@@ -90,24 +91,61 @@ def encode(features, X) -> np.ndarray:
     return np.hstack(columns).astype(float)
 
 
+def validate_rows(estimator, X, *, allow_nan=False) -> np.ndarray:
+    """``X`` checked by scikit-learn's ``validate_data`` for a fitted ``estimator``: 2-D, ``n_features_in_`` wide.
+
+    One 1-D row gets a one-line error saying the shape needed (scikit-learn's spans three lines and prints the row).
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        The estimator is not fitted.
+    ValueError
+        ``X`` is not a 2-D array of numbers with the width the estimator was fitted to.
+    """
+    check_is_fitted(estimator)
+    if np.asarray(X).ndim == 1:
+        name, width = type(estimator).__name__, estimator.n_features_in_
+        raise ValueError(f"{name} takes a 2-D array of rows, shape (n_rows, {width}), got a 1-D array. "
+                         "Reshape your data: [row] or row.reshape(1, -1)")
+    return validate_data(estimator, X, reset=False, ensure_all_finite="allow-nan" if allow_nan else True)
+
+
 class FeatureEncoder(TransformerMixin, BaseEstimator):
     """The public encoding as a scikit-learn transformer (first step of every target).
+
+    The schema fixes the width: rows must have one column per feature (a missing
+    categorical value, NaN, encodes as zeros), or :meth:`transform` refuses them.
 
     Parameters
     ----------
     features : sequence of Feature
         The input schema.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        ``len(features)``: the width of the raw rows.
     """
 
     def __init__(self, features=()):
         self.features = features
 
-    def fit(self, X, y=None):
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def fit(self, X=None, y=None):
+        """Nothing to learn: the schema says the width; rows ``X``, if given, must have it."""
         self.n_features_in_ = len(self.features)
+        if X is not None:
+            validate_rows(self, X, allow_nan=True)
         return self
 
     def transform(self, X):
-        return encode(self.features, X)
+        """One-hot encode the rows ``X``, of shape (n, ``len(features)``)."""
+        return encode(self.features, validate_rows(self, X, allow_nan=True))
 
 
 def sample_uniform(features, n, random_state=None) -> np.ndarray:

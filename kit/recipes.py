@@ -22,8 +22,9 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
-from .features import CATEGORICAL
+from .features import CATEGORICAL, validate_rows
 
 DEFAULT_BINS = 10
 """Quantile bins per numeric feature unless the owner says otherwise."""
@@ -98,10 +99,17 @@ class Recipe(TransformerMixin, BaseEstimator):
     ----------
     steps_ : tuple of Step
         What the fitted recipe does to each feature: the secret an attacker has to recover.
+    n_features_in_ : int
+        ``len(features)``: rows must have one column per feature (NaN: omitted).
     """
 
     takes_missing = True
     """An API serving a model behind a recipe can answer incomplete queries (omitted features encode as zeros)."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
 
     def __init__(self, features=(), bins=DEFAULT_BINS, binned=None):
         self.features = features
@@ -131,7 +139,8 @@ class Recipe(TransformerMixin, BaseEstimator):
         if isinstance(self.bins, bool) or not isinstance(self.bins, Integral) or self.bins < 2:
             raise ValueError(f"bins must be a whole number of quantile bins >= 2, got {self.bins!r}")
         binned = self._binned_names()
-        X = np.asarray(X, dtype=float)
+        self.n_features_in_ = len(self.features)
+        X = validate_rows(self, X, allow_nan=True)
         steps = []
         for feature, column in zip(self.features, X.T, strict=True):
             seen = column[~np.isnan(column)]
@@ -142,12 +151,12 @@ class Recipe(TransformerMixin, BaseEstimator):
             else:
                 steps.append(Step("numeric"))
         self.steps_ = tuple(steps)
-        self.n_features_in_ = len(steps)
         return self
 
     def transform(self, X):
         """Encode raw rows (NaN: an omitted feature) as the model sees them."""
-        X = np.asarray(X, dtype=float)
+        check_is_fitted(self, "steps_")
+        X = validate_rows(self, X, allow_nan=True)
         columns = [step.encode(X[:, j]) for j, step in enumerate(self.steps_)]
         return np.hstack(columns) if columns else np.empty((len(X), 0))
 

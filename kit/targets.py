@@ -19,8 +19,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import validate_data
 
-from .features import FeatureEncoder
+from .features import FeatureEncoder, validate_rows
 from .recipes import DEFAULT_BINS, Recipe
 
 TARGET_KINDS = ("logreg", "softmax", "ovr", "mlp", "tree", "rbf-svm", "poly-svm", "kernel-logreg",
@@ -58,19 +60,22 @@ class KernelLogisticRegression(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y):
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
         rng = check_random_state(self.random_state)
         chosen = rng.choice(len(X), size=min(self.n_representers, len(X)), replace=False)
-        self.representers_ = np.asarray(X, dtype=float)[chosen]
+        self.representers_ = X[chosen]
         self.representer_index_ = chosen
         self.linear_ = LogisticRegression(C=self.C, max_iter=5000).fit(self._kernel(X), y)
         self.classes_ = self.linear_.classes_
         return self
 
     def _kernel(self, X):
-        return rbf_kernel(np.asarray(X, dtype=float), self.representers_, gamma=self.gamma)
+        return rbf_kernel(X, self.representers_, gamma=self.gamma)
 
     def decision_function(self, X):
-        return self.linear_.decision_function(self._kernel(X))
+        kernel = self._kernel(validate_rows(self, X))
+        return self.linear_.decision_function(kernel)
 
     def predict_proba(self, X):
         scores = self.decision_function(X)
@@ -80,7 +85,8 @@ class KernelLogisticRegression(ClassifierMixin, BaseEstimator):
         return softmax(scores, axis=1)
 
     def predict(self, X):
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        likeliest = self.predict_proba(X).argmax(axis=1)
+        return self.classes_[likeliest]
 
 
 def _model(kind, n_classes, random_state, params):

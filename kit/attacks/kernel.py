@@ -30,8 +30,9 @@ class SoftLabelKernelLR(SoftLabelModel):
 
     Parameters
     ----------
-    classes : sequence
-        The class labels, in the API's order.
+    classes : sequence or None
+        The class labels, in the API's order (the columns of the confidences :meth:`fit`
+        takes); None: the sorted labels of ``y``, or ``0 .. c - 1`` for c columns.
     n_representers : int
     gamma : float or None
         The RBF width ``K(x, r) = exp(-gamma ||x - r||^2)``, if known; None to learn it too
@@ -54,7 +55,7 @@ class SoftLabelKernelLR(SoftLabelModel):
 
     link = "softmax"
 
-    def __init__(self, classes=(0, 1), n_representers=20, gamma=None, restarts=1, max_iter=5000, random_state=None,
+    def __init__(self, classes=None, n_representers=20, gamma=None, restarts=1, max_iter=5000, random_state=None,
                  coef_scale=3.0):
         self.classes = classes
         self.coef_scale = coef_scale
@@ -92,11 +93,9 @@ class SoftLabelKernelLR(SoftLabelModel):
             gradient.append([-self.gamma_ * np.sum(A * squared)])
         return loss, np.concatenate(gradient)
 
-    def fit(self, Z, P):
-        """Fit to the API's confidences ``P`` on encoded inputs ``Z``; representers start at random queries."""
-        Z, P = np.asarray(Z, dtype=float), np.asarray(P, dtype=float)
-        self.classes_ = np.asarray(self.classes)
-        self.n_features_in_ = Z.shape[1]
+    def fit(self, X, y):
+        """Fit to the API's confidences ``y`` (or labels) on encoded inputs ``X``; representers start at queries."""
+        Z, P = self._check_fit(X, y)
         outputs = len(self.classes_) - (len(self.classes_) == 2)
         rng = check_random_state(self.random_state)
         best_loss, best_theta = np.inf, None

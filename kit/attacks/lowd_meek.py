@@ -24,6 +24,7 @@ from ..features import (
     encode,
     encoded_columns,
     sample_uniform,
+    validate_rows,
 )
 from .budget import check_budget
 from .linesearch import LineSearcher, bisect_paths, box_segment
@@ -51,17 +52,24 @@ class LinearBoundary(ClassifierMixin, BaseEstimator):
         self.classes = classes
 
     def fit(self, X=None, y=None):
-        """Nothing to learn: record the given weights as ``coef_``, ``intercept_``, ``classes_``."""
+        """Nothing to learn: record the given weights as ``coef_``, ``intercept_``, ``classes_``.
+
+        Rows ``X``, if given, must have one column per weight; ``y`` is not used.
+        """
         self.coef_ = np.asarray(self.coef, dtype=float)
         self.intercept_ = float(self.intercept)
         self.classes_ = np.asarray(self.classes)
+        self.n_features_in_ = len(self.coef_)
+        if X is not None:
+            validate_rows(self, X)
         return self
 
     def decision_function(self, X):
-        return np.asarray(X, dtype=float) @ self.coef_ + self.intercept_
+        return validate_rows(self, X) @ self.coef_ + self.intercept_
 
     def predict(self, X):
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+        positive = self.decision_function(X) > 0
+        return self.classes_[positive.astype(int)]
 
 
 
@@ -215,7 +223,10 @@ class Monomials(TransformerMixin, BaseEstimator):
         self.degree = degree
 
     def fit(self, X=None, y=None):
-        """List the monomials: row ``i`` of ``columns_`` holds the encoded columns multiplied in monomial ``i``."""
+        """List the monomials: row ``i`` of ``columns_`` holds the encoded columns multiplied in monomial ``i``.
+
+        Nothing is learnt from data: encoded rows ``X``, if given, must have the schema's width.
+        """
         feature_of = encoded_columns(self.features)
         categorical = np.array([self.features[j].kind == CATEGORICAL for j in feature_of], dtype=bool)
         first_value = categorical & (np.diff(feature_of, prepend=-1) != 0)
@@ -229,10 +240,12 @@ class Monomials(TransformerMixin, BaseEstimator):
         for row, combination in zip(self.columns_, monomials, strict=True):
             row[: len(combination)] = combination
         self.n_features_in_ = len(feature_of)
+        if X is not None:
+            validate_rows(self, X)
         return self
 
     def transform(self, X):
-        X = np.asarray(X, dtype=float)
+        X = validate_rows(self, X)
         with_one = np.hstack([X, np.ones((len(X), 1))])  # column -1 is 1
         products = np.ones((len(X), len(self.columns_)))
         for factor in self.columns_.T:

@@ -31,8 +31,9 @@ class SoftLabelNetwork(SoftLabelModel):
 
     Parameters
     ----------
-    classes : sequence
-        The class labels, in the API's order.
+    classes : sequence or None
+        The class labels, in the API's order (the columns of the confidences :meth:`fit`
+        takes); None: the sorted labels of ``y``, or ``0 .. c - 1`` for c columns.
     hidden : int
         Hidden tanh units; 0 for a linear model.
     link : {"softmax", "ovr"}
@@ -52,7 +53,7 @@ class SoftLabelNetwork(SoftLabelModel):
         Weight decay of a linear model's fit (``decay * |theta|^2`` added to the loss).
     """
 
-    def __init__(self, classes=(0, 1), hidden=0, link="softmax", loss="cross-entropy", restarts=1,
+    def __init__(self, classes=None, hidden=0, link="softmax", loss="cross-entropy", restarts=1,
                  max_iter=5000, random_state=None, decay=0.0):
         self.classes = classes
         self.decay = decay
@@ -64,7 +65,7 @@ class SoftLabelNetwork(SoftLabelModel):
         self.random_state = random_state
 
     def _shapes(self, d):
-        outputs = 1 if len(self.classes) == 2 else len(self.classes)
+        outputs = 1 if len(self.classes_) == 2 else len(self.classes_)
         widths = [d, self.hidden, outputs] if self.hidden else [d, outputs]
         return [shape for fan_in, fan_out in pairwise(widths) for shape in ((fan_out, fan_in), (fan_out,))]
 
@@ -78,7 +79,8 @@ class SoftLabelNetwork(SoftLabelModel):
 
     def set_weights(self, coefs, intercepts):
         """Use given weights instead of fitting (the linear solve's result); returns self."""
-        self.classes_ = np.asarray(self.classes)
+        outputs = len(intercepts[-1])
+        self.classes_ = np.arange(max(outputs, 2)) if self.classes is None else np.asarray(self.classes)
         self.n_features_in_ = coefs[0].shape[1]
         self.coefs_, self.intercepts_ = list(coefs), list(intercepts)
         return self
@@ -98,8 +100,11 @@ class SoftLabelNetwork(SoftLabelModel):
             gradient = [G.T @ Z, G.sum(axis=0), *gradient]
         return loss, np.concatenate([g.ravel() for g in gradient])
 
-    def fit(self, Z, P):
-        """Fit the model's confidences to ``P`` (n x c, the API's answers) on encoded inputs ``Z``.
+    def fit(self, X, y):
+        """Fit the model's confidences to the API's answers ``y`` on encoded inputs ``X`` (``Z``, n x d).
+
+        ``y`` is the confidence vectors (``P``, n x c) or class labels (n,), each then the
+        confidence vector with 1 for its class.
 
         A linear model starts from zero weights (the loss is convex for softmax).  A network
         starts ``restarts`` times from random draws of scikit-learn's Glorot-uniform
@@ -109,9 +114,7 @@ class SoftLabelNetwork(SoftLabelModel):
         wins; a start that matches the log-ratios to 0.1% of their root mean square (the loss
         is then 1e-6 times the zero network's) ends the search.
         """
-        Z, P = np.asarray(Z, dtype=float), np.asarray(P, dtype=float)
-        self.classes_ = np.asarray(self.classes)
-        self.n_features_in_ = Z.shape[1]
+        Z, P = self._check_fit(X, y)
         shapes = self._shapes(Z.shape[1])
         zeros = np.zeros(sum(math.prod(shape) for shape in shapes))
         if not self.hidden:

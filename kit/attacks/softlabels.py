@@ -10,7 +10,11 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit, logsumexp, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import validate_data
 from threadpoolctl import threadpool_limits
+
+from ..features import validate_rows
 
 _LBFGS = {"ftol": 1e-15, "gtol": 1e-12}
 """Tight tolerances: with exact confidences the minimum is the target itself."""
@@ -74,13 +78,39 @@ LOSSES = {"cross-entropy": cross_entropy, "log-ratio": log_ratio_loss}
 
 
 class SoftLabelModel(ClassifierMixin, BaseEstimator):
-    """A classifier on encoded inputs, fitted to confidence vectors ("soft labels") with L-BFGS."""
+    """A classifier on encoded inputs, fitted to confidence vectors ("soft labels") with L-BFGS.
+
+    Its ``fit(X, y)`` takes encoded inputs ``X`` (``Z``) and ``y`` as confidence vectors (``P``, n x c,
+    one column per class of ``classes``) or as class labels (n,), each then the confidence vector with
+    1 for its class.
+    """
+
+    def _check_fit(self, Z, P):
+        """Validated inputs ``Z`` and confidences ``P`` (n x c) to fit; sets ``classes_`` and ``n_features_in_``."""
+        Z, P = validate_data(self, Z, P, dtype=np.float64, multi_output=True)
+        if P.ndim == 1:  # class labels
+            check_classification_targets(P)
+            classes = np.unique(P) if self.classes is None else np.asarray(self.classes)
+            unknown = ~np.isin(P, classes)
+            if unknown.any():
+                raise ValueError(f"y holds the label {P[unknown].tolist()[0]!r}, which is not one of classes "
+                                 f"{classes.tolist()}")
+            P = P[:, None] == classes[None, :]
+        else:
+            classes = np.arange(P.shape[1]) if self.classes is None else np.asarray(self.classes)
+            if P.shape[1] != len(classes):
+                raise ValueError(f"P must hold one confidence per class: {len(classes)} columns, got {P.shape[1]}")
+        if len(classes) < 2:
+            raise ValueError(f"{type(self).__name__} needs at least two classes, got one class: {classes.tolist()}")
+        self.classes_ = classes
+        return Z, P.astype(float)
 
     def predict_proba(self, Z):
-        return _confidences(self._scores(np.asarray(Z, dtype=float)), self.link)
+        return _confidences(self._scores(validate_rows(self, Z)), self.link)
 
     def predict(self, Z):
-        return self.classes_[self.predict_proba(Z).argmax(axis=1)]
+        likeliest = self.predict_proba(Z).argmax(axis=1)
+        return self.classes_[likeliest]
 
     def _fit_from(self, theta, Z, P, decay=0.0, max_iter=None):
         """Minimise the loss plus ``decay * |theta|^2`` with L-BFGS from the flat parameter vector ``theta``.
@@ -92,6 +122,7 @@ class SoftLabelModel(ClassifierMixin, BaseEstimator):
         with threadpool_limits(limits=1, user_api="blas"):  # small products: extra BLAS threads only slow them
             result = minimize(self._loss, theta, args=(Z, P, decay), jac=True, method="L-BFGS-B", options=options)
         self._set(result.x)
+        self.n_iter_ = result.nit
         return result.fun
 
     def _loss(self, theta, Z, P, decay):

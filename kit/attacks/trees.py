@@ -28,12 +28,13 @@ from numbers import Real
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Rectangle
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 
 from ..api import BudgetExceeded
 from ..extraction import Extraction
-from ..features import CATEGORICAL, check_rows, sample_uniform
+from ..features import CATEGORICAL, check_rows, sample_uniform, validate_rows
 from ..plots import OKABE_ITO
 from .budget import check_budget
 
@@ -82,8 +83,10 @@ def _inside(region, X):
     return inside
 
 
-class StolenTree:
+class StolenTree(BaseEstimator):
     """A decision tree rebuilt from its leaves' boxes; it takes raw rows like the target.
+
+    Built, not fitted: its leaves are the model, and :meth:`fit` learns nothing.
 
     Parameters
     ----------
@@ -96,13 +99,39 @@ class StolenTree:
     default : Leaf
         What to answer outside every leaf (only a partial extraction leaves gaps): the
         first answer the attack got.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        ``classes`` as an array.
+    n_features_in_ : int
+        ``len(features)``: rows must have one column per feature.
     """
 
-    def __init__(self, features, classes, leaves, default):
-        self.features = tuple(features)
-        self.classes_ = np.asarray(classes)
-        self.leaves = list(leaves)
+    def __init__(self, features=(), classes=(), leaves=(), default=None):
+        self.features = features
+        self.classes = classes
+        self.leaves = leaves
         self.default = default
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False  # built from its leaves
+        return tags
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return np.asarray(self.classes)
+
+    @property
+    def n_features_in_(self) -> int:
+        return len(self.features)
+
+    def fit(self, X=None, y=None):
+        """Nothing to learn: the leaves are the model; rows ``X``, if given, must have one column per feature."""
+        if X is not None:
+            validate_rows(self, X)
+        return self
 
     @property
     def n_leaves(self) -> int:
@@ -114,7 +143,7 @@ class StolenTree:
         Boxes overlap only after a partial top-down run (a node and some of its
         children); the later, deeper one wins.
         """
-        X = check_rows(self.features, X)
+        X = check_rows(self.features, validate_rows(self, X, allow_nan=True))  # codes; a one-line error for NaN
         index = np.full(len(X), len(self.leaves))
         for i, leaf in enumerate(self.leaves):
             index[leaf.contains(X)] = i
@@ -122,15 +151,15 @@ class StolenTree:
 
     def predict(self, X) -> np.ndarray:
         """The class (or value) of each row's leaf."""
-        return np.asarray([leaf.label for leaf in self.leaves + [self.default]])[self.apply(X)]
+        return np.asarray([leaf.label for leaf in [*self.leaves, self.default]])[self.apply(X)]
 
     def _has_proba(self):
-        return all(leaf.proba is not None for leaf in self.leaves + [self.default])
+        return all(leaf.proba is not None for leaf in [*self.leaves, self.default])
 
     @available_if(_has_proba)
     def predict_proba(self, X) -> np.ndarray:
         """The confidence vector of each row's leaf, as the API gave it."""
-        return np.vstack([leaf.proba for leaf in self.leaves + [self.default]])[self.apply(X)]
+        return np.vstack([leaf.proba for leaf in [*self.leaves, self.default]])[self.apply(X)]
 
     def rules(self) -> str:
         """The tree as readable rules, one line per leaf."""
