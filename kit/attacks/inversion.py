@@ -35,8 +35,9 @@ class Inversion:
     cost : float
         What those queries cost, in dollars, at the API's price.
     info : dict
-        ``route`` ("black box" or "stolen model"), ``steps``, ``confidence`` (each
-        prototype's confidence for its class, as the inverted model answers it).
+        ``route`` ("black box" or "stolen model"), the ascent's settings and, for the
+        stolen model only, ``confidence``: each prototype's confidence for its class as the
+        copy answers it (the black box would charge a query for it).
     """
 
     prototypes: np.ndarray
@@ -169,14 +170,11 @@ def model_inversion(
     if api.output == "label":
         raise ValueError("black-box model inversion needs confidence values; this API answers labels only")
     required = steps * c * (d + 1)
-    budget = check_budget(api, required if budget is None else budget, least=required,
-                          what=f"black-box inversion ({steps} steps x {c} classes x (d + 1) = {d + 1} rows)")
-    if budget < required:
-        raise ValueError(f"black-box inversion needs a budget of at least {required} queries, got {budget}")
+    check_budget(api, required if budget is None else budget, least=required,
+                 what=f"black-box inversion ({steps} steps of c (d + 1) = {c * (d + 1)} rows)")
     start = api.queries_used
     prototypes = _ascend(lambda X: api.query(X).proba, low, high, c, **settings)
     queries = api.queries_used - start
-    # the last batch's confidences are those of the rows one step before the prototypes: no query is spent on them
     return Inversion(prototypes, np.asarray(api.classes), queries, queries * api.price_per_query,
                      {"route": "black box", **settings})
 
