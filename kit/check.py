@@ -777,6 +777,23 @@ def leaked_rows(answer, target):
                     "take the one training row nearest to it.")
 
 
+def inversion_ratio(answer, steps, c, d, extraction):
+    """Exercise: how many times more online queries black-box inversion pays than extract-then-invert.
+
+    Black box: ``steps`` gradient steps for each of ``c`` classes, each a batch of ``d + 1`` rows (the
+    row and its ``d`` forward-difference neighbours); the stolen route pays only the extraction's
+    ``extraction`` queries.  Right within 1%.
+    """
+    if answer is None:
+        return _unanswered("a ratio (a number)")
+    black_box = steps * c * (d + 1)
+    return _number(answer, black_box / extraction, rtol=0.01,
+                   praise=f"{steps} x {c} x {d + 1} = {black_box:,} queries against {extraction:,}: "
+                          f"{black_box / extraction:,.0f} times as many.",
+                   hint="every step of every class asks for d + 1 rows (the row and one neighbour per feature); "
+                        "the stolen route asks only for the extraction.")
+
+
 # --- 07 online attacks --------------------------------------------------------------------
 
 
