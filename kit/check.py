@@ -752,7 +752,7 @@ def leaked_rows_prediction(predicted, target, dataset, budget=84):
 
     return _prediction(predicted, run, close=lambda p, m: abs(p - m) <= 2, explain=lambda m: (
         f"{budget} queries named {m} of the secret rows, with barely as many equations as unknowns and a copy "
-        "that agrees on under half the test rows. A representer need not be exact to give its row away: the "
+        "that agrees on about half the test rows. A representer need not be exact to give its row away: the "
         "nearest training row of a rough one is often already right, and a few dozen more queries name most "
         "rows while the copy still disagrees on many test rows (move the panel to 120 queries)."))
 
