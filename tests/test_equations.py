@@ -7,7 +7,7 @@ import kit
 from kit.attacks import equation_solving, kernel_leakage, plot_representers
 from kit.attacks.budget import n_unknowns
 from kit.attacks.equations import ROUNDED_DECAY, covering_sample
-from kit.attacks.kernel import SoftLabelKernelLR, match_representers
+from kit.attacks.kernel import SoftLabelKernelLR, match_representers, rows_near
 from kit.features import encode
 
 from .conftest import needs_real_data
@@ -254,3 +254,10 @@ def test_kernel_leakage_checks_near_before_querying(features, near, message):
     with pytest.raises(ValueError, match=message):
         kernel_leakage(api, n_representers=2, near=near)
     assert api.queries_used == 0
+
+
+def test_rows_near_representers_stay_in_the_box_even_from_representers_outside_it():
+    features = (kit.Feature("x1"), kit.Feature("x2", low=0.0, high=2.0))
+    representers = np.array([[1.5, -1.0], [-0.2, 1.0]])  # the first lies outside both ranges
+    X = rows_near(representers, features, 400, random_state=0)
+    assert X.shape == (400, 2) and np.all(np.abs(X[:, 0]) <= 1) and np.all((X[:, 1] >= 0) & (X[:, 1] <= 2))

@@ -131,10 +131,12 @@ def rows_near(representers, features, n, random_state=None):
     Row ``i`` is ``r + t (u - r)`` for a representer ``r`` taken in turn, a uniform row ``u`` and
     ``t`` uniform on [0, 1]: from the representer itself out to where uniform rows lie, through the
     distances at which the owner's data sit (a digit's nearest representer has a kernel value
-    of about 0.35, a uniform row's about 0.05).  Only for continuous features: each row stays in the box.
+    of about 0.35, a uniform row's about 0.05).  Only for continuous features; representers a fit left
+    outside the feature box are clipped into it, so every row is inside.
     """
     rng = check_random_state(random_state)
-    centres = representers[np.arange(n) % len(representers)]
+    low, high = [np.array([getattr(feature, side) for feature in features], dtype=float) for side in ("low", "high")]
+    centres = np.clip(representers[np.arange(n) % len(representers)], low, high)
     return centres + rng.uniform(0, 1, size=(n, 1)) * (sample_uniform(features, n, rng) - centres)
 
 
