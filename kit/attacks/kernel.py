@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from numbers import Integral
+from numbers import Integral, Real
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -135,7 +135,8 @@ def rows_near(representers, features, n, random_state=None):
     outside the feature box are clipped into it, so every row is inside.
     """
     rng = check_random_state(random_state)
-    low, high = [np.array([getattr(feature, side) for feature in features], dtype=float) for side in ("low", "high")]
+    low = np.array([feature.low for feature in features], dtype=float)
+    high = np.array([feature.high for feature in features], dtype=float)
     centres = np.clip(representers[np.arange(n) % len(representers)], low, high)
     return centres + rng.uniform(0, 1, size=(n, 1)) * (sample_uniform(features, n, rng) - centres)
 
@@ -183,7 +184,7 @@ def kernel_leakage(
         raise ValueError(f"n_representers must be a positive whole number, got {n_representers!r}")
     if gamma is not None and not gamma > 0:
         raise ValueError(f"gamma must be None (unknown) or a positive number, got {gamma!r}")
-    if not 0 <= near < 1:
+    if isinstance(near, bool) or not isinstance(near, Real) or not 0 <= near < 1:
         raise ValueError(f"near must be a share of the budget in [0, 1), got {near!r}")
     if near > 0 and any(feature.kind == CATEGORICAL for feature in api.features):
         raise ValueError("near > 0 needs continuous features only; give near=0 for a data set with categories")
@@ -193,10 +194,11 @@ def kernel_leakage(
     budget = check_confidence_budget(api, budget, math.ceil(k / (c - 1)), k, f"kernel LR with {k} unknowns (c = {c})")
     start = api.queries_used
     second = round(near * budget)
-    Z, P = ask_confidences(api, budget - second, random_state)
+    queries = check_random_state(random_state)  # one stream for both rounds: no row drawn twice
+    Z, P = ask_confidences(api, budget - second, queries)
     stolen = SoftLabelKernelLR(api.classes, n_representers, gamma, restarts, max_iter, random_state).fit(Z, P)
     if second:
-        X = rows_near(stolen.representers_, api.features, second, random_state)
+        X = rows_near(stolen.representers_, api.features, second, queries)
         Z, P = np.vstack([Z, X]), np.vstack([P, api.query(X).proba])
         stolen = SoftLabelKernelLR(api.classes, n_representers, gamma, restarts, max_iter, random_state).fit(
             Z, P, warm_start=stolen)
