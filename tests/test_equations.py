@@ -237,7 +237,7 @@ def test_kernel_queries_near_the_first_fits_representers_close_the_gap_between_t
         assert stolen.queries == 6 * (64 + 10) + 10
         agreements[near] = kit.agreement(target, stolen.model, digits, n_uniform=2000)
     assert agreements[0.0].test < 0.9 < 0.99 < agreements[0.0].uniform  # measured: 84.8% and 99.5%
-    assert agreements[0.3].test > 0.99 and agreements[0.3].uniform > 0.99  # measured: 100% and 100%
+    assert agreements[0.3].test > 0.99 and agreements[0.3].uniform > 0.99  # measured: 99.8% and 99.95%
 
 
 COLOUR_AND_SIZE = (kit.Feature("colour", "categorical", categories=("a", "b")), kit.Feature("size"))
