@@ -71,8 +71,9 @@ def test_roughness_gradient_is_the_gradient_of_half_the_squared_neighbour_differ
     ({"step_size": -1.0}, "step_size must be a number between 0 and inf, got -1.0"),
     ({"norm": -0.1}, "norm must be a number between 0 and inf, got -0.1"),
     ({"epsilon": 1.5}, "epsilon must be a number between 0 and 1.0, got 1.5"),
-    ({"smoothness": 0.2}, r"smoothness needs the image shape of a row of 64 features, got shape=None"),
+    ({"smoothness": 0.2}, r"needs the image shape \(rows, columns\) of a row of 64 features, got shape=None"),
     ({"smoothness": 0.2, "shape": (4, 4)}, r"smoothness needs the image shape .* got shape=\(4, 4\)"),
+    ({"smoothness": 0.2, "shape": (64,)}, r"smoothness needs the image shape .* got shape=\(64,\)"),
     ({"steps": 2, "budget": 1000}, r"black-box inversion .* needs at least 1300 queries"),
 ])
 def test_settings_and_budget_are_checked_before_the_first_query(options, message):

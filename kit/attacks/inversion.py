@@ -154,8 +154,9 @@ def model_inversion(
     c, d = len(api.classes), len(api.features)
     if smoothness != 0:
         smoothness = check_between("smoothness", smoothness, 0, math.inf)
-        if shape is None or math.prod(shape) != d:
-            raise ValueError(f"smoothness needs the image shape of a row of {d} features, got shape={shape!r}")
+        if shape is None or len(shape) != 2 or math.prod(shape) != d:
+            raise ValueError(f"smoothness needs the image shape (rows, columns) of a row of {d} features, "
+                             f"got shape={shape!r}")
     settings = {"steps": steps, "step_size": step_size, "norm": norm, "smoothness": smoothness, "shape": shape,
                 "epsilon": epsilon}
     if stolen is not None:
