@@ -752,7 +752,7 @@ def leaked_rows_prediction(predicted, target, dataset, budget=84):
 
     return _prediction(predicted, run, close=lambda p, m: abs(p - m) <= 2, explain=lambda m: (
         f"{budget} queries named {m} of the secret rows, with barely as many equations as unknowns and a copy "
-        "that agrees on under half the test rows. A representer need not be exact to give its row away: the "
+        "that agrees on about half the test rows. A representer need not be exact to give its row away: the "
         "nearest training row of a rough one is often already right, and a few dozen more queries name most "
         "rows while the copy still disagrees on many test rows (move the panel to 120 queries)."))
 
@@ -775,6 +775,23 @@ def leaked_rows(answer, target):
     return _verdict(ok, f"{hits} of the {len(expected)} secret training rows leaked through the API.",
                     f"{hits} of {len(expected)} found, in {len(found)} rows: for each stolen representer, "
                     "take the one training row nearest to it.")
+
+
+def inversion_ratio(answer, steps, c, d, extraction):
+    """Exercise: how many times more online queries black-box inversion pays than extract-then-invert.
+
+    Black box: ``steps`` gradient steps for each of ``c`` classes, each a batch of ``d + 1`` rows (the
+    row and its ``d`` forward-difference neighbours); the stolen route pays only the extraction's
+    ``extraction`` queries.  Right within 1%.
+    """
+    if answer is None:
+        return _unanswered("a ratio (a number)")
+    black_box = steps * c * (d + 1)
+    return _number(answer, black_box / extraction, rtol=0.01,
+                   praise=f"{steps} x {c} x {d + 1} = {black_box:,} queries against {extraction:,}: "
+                          f"{black_box / extraction:,.0f} times as many.",
+                   hint="every step of every class asks for d + 1 rows (the row and one neighbour per feature); "
+                        "the stolen route asks only for the extraction.")
 
 
 # --- 07 online attacks --------------------------------------------------------------------

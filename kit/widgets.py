@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from .api import BudgetExceeded, PredictionAPI
@@ -578,8 +579,9 @@ class LeakagePanel(widgets.VBox):
                                                 continuous_update=False), "kit-budget")
         self.readout = _styled(widgets.HTML(), "kit-readout")
         self._runs = {}
-        with plt.ioff():
-            self.figure, axes = plt.subplots(2, m, figsize=(0.9 * m, 2.4), squeeze=False, layout="constrained")
+        # not a pyplot figure: a later cell's plot would show every pyplot figure, this one too
+        self.figure = Figure(figsize=(0.9 * m, 2.4), layout="constrained")
+        axes = self.figure.subplots(2, m, squeeze=False)
         width = round(self.figure.get_figwidth() * _LEAKAGE_DPI)
         self.figure_view = widgets.Image(format="png", layout=widgets.Layout(width=f"{width}px"))  # not stretched
         self._images = []

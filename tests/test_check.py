@@ -69,7 +69,7 @@ def test_every_notebook_after_00_has_three_exercises_and_its_solutions_exist():
     check.leaf_count(None, None), check.labels_budget(None, 10, 2), check.boundary_point(None),
     check.rounding_payback(None), check.choice_rounding(None), check.choice_labels_budget(None),
     check.panel_rounding_budget(None), check.choice_agreement_gap(None), check.leaked_rows_prediction(None, None, None),
-    check.leaked_rows(None, None),
+    check.leaked_rows(None, None), check.inversion_ratio(None, 20, 10, 64, 65),
 ], ids=lambda verdict: verdict.message[:30])
 def test_unanswered_exercises_say_so_without_failing(verdict):
     assert verdict.ok is None and not verdict

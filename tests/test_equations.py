@@ -9,7 +9,7 @@ import kit
 from kit.attacks import UncertifiedWarning, equation_solving, kernel_leakage, plot_representers
 from kit.attacks.budget import n_unknowns
 from kit.attacks.equations import ROUNDED_DECAY, ROUNDED_QUERIES, covering_sample, decimals_seen
-from kit.attacks.kernel import SoftLabelKernelLR, match_representers
+from kit.attacks.kernel import SoftLabelKernelLR, match_representers, rows_near
 from kit.features import encode
 
 from .conftest import needs_real_data
@@ -306,3 +306,40 @@ def test_kernel_coefficients_fitted_at_scale_reach_the_target_where_unscaled_one
         stolen.fit(Z, P)
         agreements[scale] = np.mean(stolen.predict(digits.X_test) == target.predict(digits.X_test))
     assert agreements[1.0] < 0.8 < 0.9 < agreements[3.0]  # measured: 77% and 91%
+
+
+def test_kernel_queries_near_the_first_fits_representers_close_the_gap_between_test_and_uniform_rows():
+    """Uniform queries lie far from every digit; a second round near the stolen representers asks where digits lie."""
+    digits = kit.load_dataset("digits")
+    target = kit.train_target(digits, "kernel-logreg", n_representers=6)
+    agreements = {}
+    for near in (0.0, 0.3):
+        api = kit.PredictionAPI(target, digits.features)
+        stolen = kernel_leakage(api, n_representers=6, gamma=0.05, max_iter=2000, near=near)
+        assert stolen.queries == 6 * (64 + 10) + 10
+        agreements[near] = kit.agreement(target, stolen.model, digits, n_uniform=2000)
+    assert agreements[0.0].test < 0.9 < 0.99 < agreements[0.0].uniform  # measured: 84.8% and 99.5%
+    assert agreements[0.3].test > 0.99 and agreements[0.3].uniform > 0.99  # measured: 99.8% and 99.95%
+
+
+COLOUR_AND_SIZE = (kit.Feature("colour", "categorical", categories=("a", "b")), kit.Feature("size"))
+
+
+@pytest.mark.parametrize(("features", "near", "message"), [
+    (None, 1.0, r"near \(a share of the budget\) must be a number between 0 and 1 \(0 included\), got 1.0"),
+    (None, -0.1, r"near \(a share of the budget\) must be a number between 0 and 1 \(0 included\), got -0.1"),
+    (COLOUR_AND_SIZE, 0.3, "near > 0 needs continuous features only; give near=0"),
+])
+def test_kernel_leakage_checks_near_before_querying(features, near, message):
+    blobs = kit.load_dataset("blobs")
+    api = kit.PredictionAPI(kit.train_target(blobs, "softmax"), features or blobs.features)
+    with pytest.raises(ValueError, match=message):
+        kernel_leakage(api, n_representers=2, near=near)
+    assert api.queries_used == 0
+
+
+def test_rows_near_representers_stay_in_the_box_even_from_representers_outside_it():
+    features = (kit.Feature("x1"), kit.Feature("x2", low=0.0, high=2.0))
+    representers = np.array([[1.5, -1.0], [-0.2, 1.0]])  # the first lies outside both ranges
+    X = rows_near(representers, features, 400, random_state=0)
+    assert X.shape == (400, 2) and np.all(np.abs(X[:, 0]) <= 1) and np.all((X[:, 1] >= 0) & (X[:, 1] <= 2))

@@ -1,5 +1,6 @@
 """The panel without a browser: set the controls in Python, check the figure's data and the readout."""
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -200,6 +201,7 @@ def test_the_leakage_panel_steals_at_the_budget_and_shows_what_leaked(leakage_pa
     shown = np.array([image.get_array().ravel() for image in panel._images])
     recovered = panel.extraction.info["representers"]
     assert sorted(map(tuple, shown.round(6))) == sorted(map(tuple, recovered.round(6)))  # every stolen one, once
+    assert all(plt.figure(number) is not panel.figure for number in plt.get_fignums())  # a later plot won't show it
 
 
 def test_the_leakage_panel_keeps_each_budget_result(leakage_panel):

@@ -22,6 +22,7 @@ and reaches the target only through ``api``.
 
 from .budget import UncertifiedWarning, budget_for, information_limit, n_parameters, n_unknowns
 from .equations import equation_solving
+from .inversion import Inversion, model_inversion, plot_prototypes, prototype_similarity
 from .kernel import kernel_leakage, plot_representers
 from .lowd_meek import lowd_meek, lowd_meek_poly
 from .online import online_extraction
@@ -30,6 +31,7 @@ from .trees import StolenTree, path_finding, plot_leaves
 
 __all__ = ["budget_for", "information_limit", "n_parameters", "n_unknowns"]
 __all__ += ["equation_solving", "kernel_leakage", "plot_representers"]
+__all__ += ["Inversion", "model_inversion", "plot_prototypes", "prototype_similarity"]
 __all__ += ["lowd_meek", "lowd_meek_poly", "retraining"]
 __all__ += ["StolenTree", "path_finding", "plot_leaves"]
 __all__ += ["UncertifiedWarning", "online_extraction"]

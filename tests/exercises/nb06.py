@@ -26,8 +26,10 @@ def _rows():
 
 CASES = {
     "choice_agreement_gap": (lambda: check.choice_agreement_gap("b"), lambda: check.choice_agreement_gap("d")),
-    "leaked_rows_prediction": (lambda: check.leaked_rows_prediction(3, *_digits_target()),
+    "leaked_rows_prediction": (lambda: check.leaked_rows_prediction(6, *_digits_target()),
                                lambda: check.leaked_rows_prediction(0, *_digits_target())),
     "leaked_rows": (lambda: check.leaked_rows(_rows(), state()["target"]),
                     lambda: check.leaked_rows(_rows()[:3], state()["target"])),
+    "inversion_ratio": (lambda: check.inversion_ratio(200, 20, 10, 64, 65),
+                        lambda: check.inversion_ratio(20, 20, 10, 64, 65)),
 }
