@@ -125,7 +125,7 @@ def test_jupyterlab_check_sees_errors_and_warnings(page, lab):
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_as_voila_app(page, voila, name):
-    page.goto(f"{voila}/voila/render/{name}")
+    page.goto(f"{voila}/voila/render/{name}", timeout=180_000)  # Voila runs the whole notebook first
     page.wait_for_selector(".kit-panel" if has_panel(name) else ".jp-OutputArea-output", timeout=180_000)
     page.screenshot(path=str(SHOTS / f"voila-{name}-before.png"), full_page=True)
     stderr = page.locator(harness.STDERR_OUTPUT)
