@@ -78,8 +78,8 @@ def _check_target(api, epsilon):
 
 
 def _constant(api, start, positive):
-    """What an attack that met only one class returns: that class everywhere, uncertified and incomplete."""
-    problem = (f"found no {'positive' if positive else 'negative'} row in {api.queries_used - start} queries: "
+    """What an attack that met only one class (positive or not) returns: that class everywhere, not certified."""
+    problem = (f"found no {'negative' if positive else 'positive'} row in {api.queries_used - start} queries: "
                "the model answers one class everywhere")
     boundary = LinearBoundary(np.zeros(encoded_width(api.features)), 1.0 if positive else -1.0, api.classes)
     stolen = make_pipeline(FeatureEncoder(api.features), boundary).fit(np.zeros((1, len(api.features))))
@@ -435,7 +435,7 @@ def _lowest_degree_fit(features, degree, segments, labelled, spare, rng):
     near it (typically within a few half-brackets; :func:`_misfit`), from negative to
     positive.  The last ``spare`` points (those beyond the number of unknowns) are held
     out of the solve: a solution is kept if its median misfit on them is within 64
-    half-brackets (5 bisection steps; at most 1/64 of a segment), every segment crosses it
+    half-brackets (5 bisection steps; at least 4, at most 1/64 of a segment), every segment crosses it
     the right way and every row whose label the attack knows (``labelled``: rows, and
     whether each is positive) comes out right.  The solution is certified only if the
     next-best direction of the null space does not fit the held-out points as well: the
@@ -451,7 +451,7 @@ def _lowest_degree_fit(features, degree, segments, labelled, spare, rng):
     held_out = np.arange(len(boundary)) >= len(boundary) - spare
     checked = held_out if held_out.any() else ~held_out  # no point to spare: check on the points solved for
     anywhere = np.where(continuous_mask(features), sample_uniform(features, len(boundary), rng), boundary)
-    tolerance = min(64.0, 2.0 ** (steps - 5))
+    tolerance = float(np.clip(2.0 ** (steps - 5), 4, 64))  # half-brackets: 5 steps; 4 to 1/64 of a segment
     for q in range(1, degree + 1):
         feature_map = Monomials(features, q).fit()
         on_boundary = _phi(feature_map, features, boundary)
