@@ -35,7 +35,7 @@ from ..api import BudgetExceeded
 from ..extraction import Extraction
 from ..features import CATEGORICAL, check_rows, sample_uniform
 from ..plots import OKABE_ITO
-from .budget import check_budget
+from .budget import certify, check_budget
 
 METHODS = ("top-down", "bottom-up")
 
@@ -385,8 +385,11 @@ def _split_feature(oracle, x, reference):
     return int(free[0])
 
 
-def _top_down(oracle, features, rng, epsilon, leaf_found, frontier):
-    """Top-down path finding: from the empty query, split node by node, layer by layer."""
+def _top_down(oracle, features, rng, epsilon, leaf_found, frontier, inner_nodes):
+    """Top-down path finding: from the empty query, split node by node, layer by layer.
+
+    The identifier of every inner node split is added to ``inner_nodes``.
+    """
     reference = sample_uniform(features, 1, rng)[0]
     frontier.append(((None,) * len(features), np.full(len(features), np.nan)))
     while frontier:
@@ -395,6 +398,7 @@ def _top_down(oracle, features, rng, epsilon, leaf_found, frontier):
         if j is None:
             leaf_found(region, x)
         else:
+            inner_nodes.append(oracle.node(x))
             start = x.copy()
             start[j] = reference[j]
             wider = region[:j] + (_full_range(features[j]),) + region[j + 1 :]
@@ -451,7 +455,7 @@ def path_finding(api, *, method="top-down", epsilon=1e-3, budget=None, random_st
     since = api.queries_used
     oracle = _Oracle(api, budget)
     features = api.features
-    leaves, steps, frontier = [], [], deque()
+    leaves, steps, frontier, inner_nodes = [], [], deque(), []
 
     def leaf_found(region, x):
         reply = oracle.ask(x)[0]
@@ -463,7 +467,7 @@ def path_finding(api, *, method="top-down", epsilon=1e-3, budget=None, random_st
         if method == "bottom-up":
             _bottom_up(oracle, features, check_random_state(random_state), epsilon, leaf_found)
         else:
-            _top_down(oracle, features, check_random_state(random_state), epsilon, leaf_found, frontier)
+            _top_down(oracle, features, check_random_state(random_state), epsilon, leaf_found, frontier, inner_nodes)
     except BudgetExceeded:
         complete = False
     answered = [(region, x) for region, x in frontier if x.tobytes() in oracle.replies]
@@ -476,5 +480,35 @@ def path_finding(api, *, method="top-down", epsilon=1e-3, budget=None, random_st
     else:
         default = Leaf((None,) * len(features), None, api.classes[0] if api.classes else 0.0, None)
     model = StolenTree(features, api.classes, leaves, default)
+    problems = _collisions(leaves[: len(steps)], inner_nodes, oracle, epsilon)
     return Extraction.from_api(model, api, since=since, method=method, epsilon=epsilon, steps=steps,
-                               complete=complete, unexplored=len(answered))
+                               complete=complete, unexplored=len(answered), **certify("path finding", problems))
+
+
+def _collisions(leaves, inner_nodes, oracle, epsilon):
+    """What shows that nodes share identifiers, so that the map may be wrong (empty: nothing does).
+
+    The attack tells nodes apart by their identifiers: where two nodes share one (BigML's
+    label and rounded confidence), a walk crosses from one into the other without seeing
+    a split.  Two signs of it, from the answers already paid for:
+
+    - one identifier names two nodes mapped (two leaves' boxes, or an inner node split);
+    - a row asked lies inside a leaf's box (more than ``epsilon`` from its cuts, which are
+      known to +- epsilon / 2) but came back with another identifier: the map is wrong there.
+    """
+    named = [leaf.node for leaf in leaves] + inner_nodes
+    shared = len(named) - len(set(named))
+    problems = [f"{shared} node identifiers name more than one node mapped: a split between two nodes with one "
+                "identifier cannot be seen"] if shared else []
+    rows = np.array([np.frombuffer(key) for key in oracle.replies])
+    nodes = [reply.node for reply in oracle.replies.values()]
+    misplaced = np.zeros(len(rows), dtype=bool)
+    for leaf in leaves:
+        inner = tuple(constraint if not isinstance(constraint, tuple) else
+                      (constraint[0] + epsilon, constraint[1] - epsilon) for constraint in leaf.region)
+        for i in np.flatnonzero(_inside(inner, rows)):
+            misplaced[i] |= nodes[i] != leaf.node
+    if misplaced.any():
+        problems.append(f"{misplaced.sum()} rows asked lie inside a leaf's box but came back with another "
+                        "identifier: the map is wrong there")
+    return problems
