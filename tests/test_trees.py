@@ -97,10 +97,9 @@ def test_bigml_ids_are_label_and_confidence_pairs_and_repeat(quadrants):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_duplicate_ids_are_told_apart_by_the_leaves_predicates(quadrants, method):
-    with pytest.warns(UncertifiedWarning, match="identifiers name more than one node"):  # right, but unprovable
-        target, _, extraction = _steal(quadrants, method, api_options={"node_ids": "bigml", "decimals": 1})
+    target, _, extraction = _steal(quadrants, method, api_options={"node_ids": "bigml", "decimals": 1})
     assert extraction.model.n_leaves == target[-1].get_n_leaves()
-    assert extraction.info["complete"] and not extraction.info["certified"]
+    assert extraction.info["complete"] and extraction.info["certified"]
     assert len({leaf.node for leaf in extraction.model.leaves}) < extraction.model.n_leaves
     agreement = kit.agreement(target, extraction.model, quadrants)
     assert (agreement.test, agreement.uniform) == (1.0, 1.0)

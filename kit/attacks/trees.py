@@ -385,11 +385,8 @@ def _split_feature(oracle, x, reference):
     return int(free[0])
 
 
-def _top_down(oracle, features, rng, epsilon, leaf_found, frontier, inner_nodes):
-    """Top-down path finding: from the empty query, split node by node, layer by layer.
-
-    The identifier of every inner node split is added to ``inner_nodes``.
-    """
+def _top_down(oracle, features, rng, epsilon, leaf_found, frontier):
+    """Top-down path finding: from the empty query, split node by node, layer by layer."""
     reference = sample_uniform(features, 1, rng)[0]
     frontier.append(((None,) * len(features), np.full(len(features), np.nan)))
     while frontier:
@@ -398,7 +395,6 @@ def _top_down(oracle, features, rng, epsilon, leaf_found, frontier, inner_nodes)
         if j is None:
             leaf_found(region, x)
         else:
-            inner_nodes.append(oracle.node(x))
             start = x.copy()
             start[j] = reference[j]
             wider = region[:j] + (_full_range(features[j]),) + region[j + 1 :]
@@ -455,7 +451,7 @@ def path_finding(api, *, method="top-down", epsilon=1e-3, budget=None, random_st
     since = api.queries_used
     oracle = _Oracle(api, budget)
     features = api.features
-    leaves, steps, frontier, inner_nodes = [], [], deque(), []
+    leaves, steps, frontier = [], [], deque()
 
     def leaf_found(region, x):
         reply = oracle.ask(x)[0]
@@ -467,7 +463,7 @@ def path_finding(api, *, method="top-down", epsilon=1e-3, budget=None, random_st
         if method == "bottom-up":
             _bottom_up(oracle, features, check_random_state(random_state), epsilon, leaf_found)
         else:
-            _top_down(oracle, features, check_random_state(random_state), epsilon, leaf_found, frontier, inner_nodes)
+            _top_down(oracle, features, check_random_state(random_state), epsilon, leaf_found, frontier)
     except BudgetExceeded:
         complete = False
     answered = [(region, x) for region, x in frontier if x.tobytes() in oracle.replies]
@@ -480,35 +476,54 @@ def path_finding(api, *, method="top-down", epsilon=1e-3, budget=None, random_st
     else:
         default = Leaf((None,) * len(features), None, api.classes[0] if api.classes else 0.0, None)
     model = StolenTree(features, api.classes, leaves, default)
-    problems = _collisions(leaves[: len(steps)], inner_nodes, oracle, epsilon)
+    problems = _collisions(leaves[: len(steps)], oracle, epsilon)
     return Extraction.from_api(model, api, since=since, method=method, epsilon=epsilon, steps=steps,
                                complete=complete, unexplored=len(answered), **certify("path finding", problems))
 
 
-def _collisions(leaves, inner_nodes, oracle, epsilon):
-    """What shows that nodes share identifiers, so that the map may be wrong (empty: nothing does).
+def _collisions(leaves, oracle, epsilon):
+    """What shows that nodes shared identifiers and the map is wrong (empty: nothing does).
 
     The attack tells nodes apart by their identifiers: where two nodes share one (BigML's
-    label and rounded confidence), a walk crosses from one into the other without seeing
-    a split.  Two signs of it, from the answers already paid for:
+    label and rounded confidence), a walk can cross from one into the other without
+    seeing a split.  Two signs of it, from the answers already paid for (the cuts are
+    known to +- epsilon / 2, so boxes are shrunk by ``epsilon`` first):
 
-    - one identifier names two nodes mapped (two leaves' boxes, or an inner node split);
-    - a row asked lies inside a leaf's box (more than ``epsilon`` from its cuts, which are
-      known to +- epsilon / 2) but came back with another identifier: the map is wrong there.
+    - two leaves' boxes overlap, which a tree's leaves never do;
+    - a row asked lies inside a leaf's box but came back with another identifier.
+
+    Leaves that share an identifier in boxes apart are no sign: the attack tells them
+    apart by their predicates.  A collision that no answer shows cannot be seen.
     """
-    named = [leaf.node for leaf in leaves] + inner_nodes
-    shared = len(named) - len(set(named))
-    problems = [f"{shared} node identifiers name more than one node mapped: a split between two nodes with one "
-                "identifier cannot be seen"] if shared else []
+    inner = [_shrunk(leaf.region, epsilon) for leaf in leaves]
+    overlaps = sum(_meet(a, b) for i, a in enumerate(inner) for b in inner[i + 1 :])
+    problems = [f"{overlaps} pairs of leaves' boxes overlap"] if overlaps else []
     rows = np.array([np.frombuffer(key) for key in oracle.replies])
     nodes = [reply.node for reply in oracle.replies.values()]
     misplaced = np.zeros(len(rows), dtype=bool)
-    for leaf in leaves:
-        inner = tuple(constraint if not isinstance(constraint, tuple) else
-                      (constraint[0] + epsilon, constraint[1] - epsilon) for constraint in leaf.region)
-        for i in np.flatnonzero(_inside(inner, rows)):
+    for leaf, region in zip(leaves, inner, strict=True):
+        for i in np.flatnonzero(_inside(region, rows)):
             misplaced[i] |= nodes[i] != leaf.node
     if misplaced.any():
-        problems.append(f"{misplaced.sum()} rows asked lie inside a leaf's box but came back with another "
-                        "identifier: the map is wrong there")
+        problems.append(f"{misplaced.sum()} rows asked lie inside a leaf's box but came back with another identifier")
+    if problems:
+        problems[-1] += ": nodes share identifiers (rounded confidences?) and the map is wrong"
     return problems
+
+
+def _shrunk(region, epsilon):
+    """``region`` with every interval narrowed by ``epsilon`` at each end."""
+    return tuple((c[0] + epsilon, c[1] - epsilon) if isinstance(c, tuple) else c for c in region)
+
+
+def _meet(region, other):
+    """Whether two boxes share a point (None: any value; a set of categories; an interval ``low < x <= high``)."""
+    for a, b in zip(region, other, strict=True):
+        if a is None or b is None:
+            continue
+        if isinstance(a, frozenset):
+            if not a & b:
+                return False
+        elif max(a[0], b[0]) >= min(a[1], b[1]):
+            return False
+    return True
