@@ -1,5 +1,6 @@
 """Lowd-Meek (paper section 6): linear targets and polynomial-kernel SVMs from labels only."""
 
+import functools
 import warnings
 
 import numpy as np
@@ -181,14 +182,36 @@ def test_lowd_meek_poly_on_one_feature_is_exact_or_flagged(kind, seed):
     assert exact or kind == "poly-svm"  # a threshold is always found exactly
 
 
-def test_lowd_meek_poly_handles_categorical_features():
+@functools.cache
+def categorical_circle():
+    """A poly-SVM whose circle moves with a categorical feature."""
     rng = np.random.RandomState(0)
     features = (Feature("x1"), Feature("x2"), Feature("colour", CATEGORICAL, categories=("r", "g", "b")))
     X = kit.sample_uniform(features, 900, rng)
     shift = np.choose(X[:, 2].astype(int), [0.0, 0.3, -0.2])
     y = (X[:, 0] ** 2 + (X[:, 1] - shift) ** 2 < 0.5).astype(int)
     dataset = kit.Dataset("toy", X[:600], y[:600], X[600:], y[600:], features, (0, 1))
-    target = kit.train_target(dataset, "poly-svm")
+    return dataset, kit.train_target(dataset, "poly-svm")
+
+
+@settings(max_examples=10, deadline=None)
+@given(budget=st.integers(1, 600), seed=st.integers(0, 3))
+def test_lowd_meek_poly_with_categories_keeps_to_an_api_budget(budget, seed):
+    dataset, target = categorical_circle()
+    api = label_api(target, dataset, budget=budget)
+    try:
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            stolen = lowd_meek_poly(api, random_state=seed)
+    except ValueError as error:
+        assert api.queries_used == 0 and "needs at least" in str(error)
+        return
+    assert stolen.queries == api.queries_used <= budget
+    assert stolen.info["complete"] or stolen.info["problems"]
+
+
+def test_lowd_meek_poly_handles_categorical_features():
+    dataset, target = categorical_circle()
     stolen = lowd_meek_poly(label_api(target, dataset))
     assert stolen.info["unresolved"] == [] and stolen.info["certified"]
     assert np.all(stolen.log.X[:, 2] == np.round(stolen.log.X[:, 2]))  # every query a valid row

@@ -66,7 +66,6 @@ class LinearBoundary(ClassifierMixin, BaseEstimator):
         return self.classes_[(self.decision_function(X) > 0).astype(int)]
 
 
-
 def _check_target(api, epsilon):
     """Refuse what Lowd-Meek cannot steal (before any query): more than two classes, no continuous feature."""
     if len(api.classes) != 2:
@@ -368,7 +367,8 @@ def lowd_meek_poly(api, *, degree=2, budget=None, epsilon=1e-9, points=None, ran
         The most queries to spend (None: what the API has left); the line searches then
         get fewer steps if needed.  The least budget, checked before the first query, is
         ``points`` random rows plus one bisection step per point (and, with categorical
-        features, the two rows of each pair asked again with new categories).
+        features, the two rows of each pair asked again with new categories), plus the
+        rows asked to check the solution (16, or a tenth of the unknowns if more).
     epsilon : float
         Precision of each line search, as a fraction of its segment (``log2(1 / epsilon)``
         queries each).
@@ -405,7 +405,7 @@ def lowd_meek_poly(api, *, degree=2, budget=None, epsilon=1e-9, points=None, ran
     search = LineSearcher(api, budget, math.ceil(math.log2(1 / epsilon)))
     rng = check_random_state(random_state)
     negatives, positives, pool, pool_positive = _opposite_pairs(search, api.features, points, rng,
-                                                                reserve=(per_point - 1) * points + far_rows)
+                                                                reserve=points + far_rows)  # a step each
     if not len(negatives):
         return _constant(api, start, positive=pool_positive.mean() > 0.5)
     far = _search_rows(api.features, far_rows, rng)  # corners and diagonal rows, far from most boundary points
@@ -502,8 +502,9 @@ def _opposite_pairs(search, features, n_pairs, rng, reserve, max_rows=2**16, max
     """Up to ``n_pairs`` different (negative row, positive row) pairs, the two rows of a pair with the same categories.
 
     The continuous values come from a pool of random rows, asked first (``n_pairs`` of them,
-    doubled whenever it runs short of untried pairs of a negative and a positive row, as
-    long as ``reserve`` queries of the budget stay for the line searches).  With
+    doubled whenever it runs short of untried pairs of a negative and a positive row); it
+    stops early rather than leave fewer than ``reserve`` queries of the budget for what
+    follows.  With
     categorical features, each pair then gets fresh random categories (each value as often
     as the others), so that the boundary points meet many combinations of categories; its
     two rows are asked again, and the pair is kept if their labels still differ.
@@ -519,18 +520,21 @@ def _opposite_pairs(search, features, n_pairs, rng, reserve, max_rows=2**16, max
     tried, negatives, positives = set(), [], []
     for _ in range(max_rounds):
         wanted = n_pairs - len(negatives)
-        if not wanted:
+        spare = np.inf if search.left is None else search.left - reserve  # queries this search may still spend
+        if not wanted or spare < 1:
             break
         if positive.sum() * (~positive).sum() - len(tried) < 2 * wanted:
-            room = max_rows - len(pool) if search.left is None else min(max_rows - len(pool), search.left - reserve)
+            room = min(max_rows - len(pool), spare - 2 * wanted * categorical.any())  # keep the pairs' second asks
             if room < 1:
                 break
-            rows = sample_uniform(features, min(max(n_pairs, len(pool)), room), rng)
+            rows = sample_uniform(features, int(min(max(n_pairs, len(pool)), room)), rng)
             pool, positive = np.vstack([pool, rows]), np.concatenate([positive, search.is_positive(rows)])
             continue
         drawn = zip(rng.choice(np.flatnonzero(~positive), wanted), rng.choice(np.flatnonzero(positive), wanted),
                     strict=True)
         new = sorted(set(drawn) - tried)
+        if categorical.any() and search.left is not None:
+            new = new[: int(spare // 2)]  # each pair's two rows are asked again
         tried.update(new)
         first, second = pool[[i for i, _ in new]], pool[[j for _, j in new]]
         first_positive, second_positive = np.zeros(len(new), dtype=bool), np.ones(len(new), dtype=bool)
@@ -582,7 +586,7 @@ def _null_direction(equations, generic, toward, tolerance=1e-9):
     scale[scale == 0] = 1.0
     _, singular, directions = np.linalg.svd(generic / scale, full_matrices=False)
     measurable = directions[singular > tolerance * singular[0]]
-    _, _, within = np.linalg.svd(equations / scale @ measurable.T, full_matrices=False)
+    _, _, within = np.linalg.svd(equations / scale @ measurable.T)  # all directions, even with few equations
     smallest = measurable.T @ within[::-1][:2].T / scale[:, None]  # columns: the smallest direction, the next
     v, second = smallest[:, 0], (smallest[:, 1] if len(within) > 1 else None)
     return v * np.sign(toward @ v), second, len(directions) - len(measurable)
