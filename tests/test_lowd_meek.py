@@ -93,7 +93,7 @@ def test_a_weight_no_step_can_measure_is_listed_and_not_certified(circles, circl
 
 def test_the_least_budget_is_checked_before_the_first_query(moons, moons_logreg, circles, circles_poly, blobs):
     for attack, budget, least, target, dataset in [(lowd_meek, 5, 11, moons_logreg, moons),
-                                                   (lowd_meek_poly, 10, 32, circles_poly, circles)]:
+                                                   (lowd_meek_poly, 10, 28, circles_poly, circles)]:
         api = label_api(target, dataset)
         with pytest.raises(ValueError, match=f"needs at least {least} queries, budget is {budget}") as error:
             attack(api, budget=budget)

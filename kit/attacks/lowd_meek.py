@@ -395,7 +395,7 @@ def lowd_meek_poly(api, *, degree=2, budget=None, epsilon=1e-9, points=None, ran
     unknowns = len(Monomials(api.features, degree).fit().columns_) + 1
     categorical = not continuous_mask(api.features).all()
     if points is None:  # rows on the boundary with random categories meet some combinations rarely: take more
-        points = (2 if categorical else 1) * unknowns + max(2, unknowns // 10)
+        points = 2 * unknowns if categorical else unknowns
     if isinstance(points, bool) or not isinstance(points, int) or points < unknowns:
         raise ValueError(f"points must be a whole number of at least {unknowns} (monomials + 1), got {points!r}")
     per_point, far_rows = (4 if categorical else 2), max(16, unknowns // 10)
@@ -408,14 +408,17 @@ def lowd_meek_poly(api, *, degree=2, budget=None, epsilon=1e-9, points=None, ran
                                                                 reserve=points + far_rows)  # a step each
     if not len(negatives):
         return _constant(api, start, positive=pool_positive.mean() > 0.5)
-    far = _search_rows(api.features, far_rows, rng)  # corners and diagonal rows, far from most boundary points
-    labelled = (np.vstack([pool, far, negatives, positives]),
-                np.concatenate([pool_positive, search.is_positive(far), np.zeros(len(negatives), bool),
-                                np.ones(len(positives), bool)]))
-    steps = search.steps if search.stop is None else min(search.steps, search.left // len(negatives))
+    labelled = (np.vstack([pool, negatives, positives]),
+                np.concatenate([pool_positive, np.zeros(len(negatives), bool), np.ones(len(positives), bool)]))
+    steps = search.steps if search.stop is None else min(search.steps, (search.left - far_rows) // len(negatives))
     boundary = _bisect_all(search, negatives, positives, steps)
     segments = (negatives, positives, boundary, steps)
-    fit = _lowest_degree_fit(api.features, degree, segments, labelled, len(boundary) - unknowns, rng)
+    anywhere = np.where(continuous_mask(api.features), sample_uniform(api.features, len(boundary), rng), boundary)
+    fit = _lowest_degree_fit(api.features, degree, segments, labelled, anywhere)
+    if fit["degree"] < degree:  # a lower degree fits: check it far from the points too (corners, the diagonal)
+        far = _search_rows(api.features, far_rows, rng)
+        labelled = (np.vstack([labelled[0], far]), np.concatenate([labelled[1], search.is_positive(far)]))
+        fit = _lowest_degree_fit(api.features, degree, segments, labelled, anywhere)
     if len(negatives) < points:
         fit["problems"].insert(0, f"found only {len(negatives)} of {points} pairs of differently labelled rows "
                                   f"in {api.queries_used - start} queries")
@@ -426,20 +429,20 @@ def lowd_meek_poly(api, *, degree=2, budget=None, epsilon=1e-9, points=None, ran
                                complete=len(negatives) == points, **certify("Lowd-Meek", fit["problems"]))
 
 
-def _lowest_degree_fit(features, degree, segments, labelled, spare, rng):
+def _lowest_degree_fit(features, degree, segments, labelled, anywhere):
     """The boundary of the lowest degree ``q <= degree`` through the boundary points, right on every labelled row.
 
     ``segments`` holds the line searches: ``(negatives, positives, boundary points,
     steps)``.  "Through" is judged by their precision: the true boundary crosses each
     segment within half a bisection bracket of its point, so a right solution crosses
-    near it (typically within a few half-brackets; :func:`_misfit`), from negative to
-    positive.  The last ``spare`` points (those beyond the number of unknowns) are held
-    out of the solve: a solution is kept if its median misfit on them is within 64
-    half-brackets (5 bisection steps; at least 4, at most 1/64 of a segment), every segment crosses it
-    the right way and every row whose label the attack knows (``labelled``: rows, and
-    whether each is positive) comes out right.  The solution is certified only if the
-    next-best direction of the null space does not fit the held-out points as well: the
-    null space is then one-dimensional.
+    near it (:func:`_misfit`), from negative to positive.  A solution is kept if its
+    median misfit is within 64 half-brackets (5 bisection steps; at least 4, at most 1/64
+    of a segment), every segment crosses it the right way, and every row whose label the
+    attack knows (``labelled``: rows, and whether each is positive) comes out right.  It
+    is certified only if the next-best direction of the null space does not fit the
+    points as well (the null space is then one-dimensional).  ``anywhere`` is the
+    boundary points with random continuous values, to find the directions no point
+    measures (:func:`_null_direction`).
 
     Returns
     -------
@@ -448,26 +451,22 @@ def _lowest_degree_fit(features, degree, segments, labelled, spare, rng):
         its monomials), ``degree``, ``unresolved``, ``free_directions`` and ``problems``.
     """
     negatives, positives, boundary, steps = segments
-    held_out = np.arange(len(boundary)) >= len(boundary) - spare
-    checked = held_out if held_out.any() else ~held_out  # no point to spare: check on the points solved for
-    anywhere = np.where(continuous_mask(features), sample_uniform(features, len(boundary), rng), boundary)
     tolerance = float(np.clip(2.0 ** (steps - 5), 4, 64))  # half-brackets: 5 steps; 4 to 1/64 of a segment
     for q in range(1, degree + 1):
         feature_map = Monomials(features, q).fit()
         on_boundary = _phi(feature_map, features, boundary)
         toward_positive = (_phi(feature_map, features, positives) - _phi(feature_map, features, negatives)).mean(axis=0)
-        generic = _phi(feature_map, features, anywhere)
-        weights, second, free = _null_direction(on_boundary[~held_out], generic[~held_out], toward_positive)
+        weights, second, free = _null_direction(on_boundary, _phi(feature_map, features, anywhere), toward_positive)
         offsets, rising = _misfit(feature_map, features, weights, segments)
         wrong = np.sum((_phi(feature_map, features, labelled[0]) @ weights > 0) != labelled[1])
-        flaws = [f"misses the held-out boundary points by {np.median(offsets[checked]):.3g} half-brackets (median)"
-                 ] if np.median(offsets[checked]) > tolerance else []
+        flaws = [f"misses the boundary points by {np.median(offsets):.3g} half-brackets (median)"
+                 ] if np.median(offsets) > tolerance else []
         flaws += [f"is crossed the wrong way by {np.sum(~rising)} line searches"] if not rising.all() else []
         flaws += [f"gets {wrong} of the {len(labelled[1])} labels asked wrong"] if wrong else []
         if not flaws:
             break
     problems = [f"the degree-{q} solution " + ", ".join(flaws)] if flaws else []
-    if second is not None and np.median(_misfit(feature_map, features, second, segments)[0][checked]) <= tolerance:
+    if second is not None and np.median(_misfit(feature_map, features, second, segments)[0]) <= tolerance:
         problems.append(f"more than one boundary of degree {q} passes through the boundary points (the null space is "
                         "not one-dimensional): more points, or more varied ones, are needed to tell them apart")
     unresolved = list(feature_map.get_feature_names_out()[~on_boundary[:, :-1].any(axis=0)])
