@@ -4,6 +4,10 @@ With labels only, a line search between two differently labelled rows finds a po
 the decision boundary; boundary points of a linear model give its weights, up to a
 positive factor (Lowd and Meek, 2005).  A polynomial-kernel SVM is linear in the kernel's
 monomials, so the same idea works there (:func:`lowd_meek_poly`).
+
+Both check their budget before the first query (3 queries per line search at least), stop
+and return what they have if it runs out (``info["complete"] = False``), and say when
+they cannot vouch for the model (``info["certified"]``, ``info["problems"]``).
 """
 
 from __future__ import annotations
@@ -346,10 +350,13 @@ def lowd_meek_poly(api, *, degree=2, budget=None, epsilon=1e-9, points=None, ran
     The null space is one-dimensional only if the boundary is of degree ``p``: a boundary
     of lower degree ``q`` times any polynomial of degree ``p - q`` vanishes on the same
     points.  So the attack tries degrees 1, 2, ..., ``p`` and keeps the first whose
-    solution puts every boundary point within a few steps of its line search's precision
-    (:func:`_misfit`), the lowest-degree consistent solution.  If another direction fits
-    the points as well, or no degree does, the result is not certified
-    (``info["problems"]`` and an :class:`~kit.attacks.budget.UncertifiedWarning`).
+    solution passes within a few bisection steps of the boundary points, is crossed from
+    negative to positive by every line search, and labels every row asked right
+    (:func:`_lowest_degree_fit`): the lowest-degree consistent solution.  A degree below
+    ``p`` must also label right a few corners of the box and rows on its diagonal, far
+    from the points.  If another direction fits the points as well, or no degree fits,
+    the result is not certified (``info["problems"]`` and an
+    :class:`~kit.attacks.budget.UncertifiedWarning`), never a silent wrong model.
 
     Each line search keeps its rows' categories, so queries stay valid rows.  Directions
     that no boundary point can measure, wherever it lies on its line (monomials that no
@@ -368,7 +375,7 @@ def lowd_meek_poly(api, *, degree=2, budget=None, epsilon=1e-9, points=None, ran
         get fewer steps if needed.  The least budget, checked before the first query, is
         ``points`` random rows plus one bisection step per point (and, with categorical
         features, the two rows of each pair asked again with new categories), plus the
-        rows asked to check the solution (16, or a tenth of the unknowns if more).
+        rows kept to check a lower degree (16, or a tenth of the unknowns if more).
     epsilon : float
         Precision of each line search, as a fraction of its segment (``log2(1 / epsilon)``
         queries each).
@@ -459,10 +466,7 @@ def _lowest_degree_fit(features, degree, segments, labelled, anywhere):
         weights, second, free = _null_direction(on_boundary, _phi(feature_map, features, anywhere), toward_positive)
         offsets, rising = _misfit(feature_map, features, weights, segments)
         wrong = np.sum((_phi(feature_map, features, labelled[0]) @ weights > 0) != labelled[1])
-        flaws = [f"misses the boundary points by {np.median(offsets):.3g} half-brackets (median)"
-                 ] if np.median(offsets) > tolerance else []
-        flaws += [f"is crossed the wrong way by {np.sum(~rising)} line searches"] if not rising.all() else []
-        flaws += [f"gets {wrong} of the {len(labelled[1])} labels asked wrong"] if wrong else []
+        flaws = _flaws(np.median(offsets), tolerance, np.sum(~rising), wrong, len(labelled[1]))
         if not flaws:
             break
     problems = [f"the degree-{q} solution " + ", ".join(flaws)] if flaws else []
@@ -472,6 +476,18 @@ def _lowest_degree_fit(features, degree, segments, labelled, anywhere):
     unresolved = list(feature_map.get_feature_names_out()[~on_boundary[:, :-1].any(axis=0)])
     return {"feature_map": feature_map, "weights": weights, "degree": q, "unresolved": unresolved,
             "free_directions": free, "problems": problems}
+
+
+def _flaws(misfit, tolerance, wrong_way, wrong_labels, labels):
+    """What rules a solution out, one phrase each (none: it fits)."""
+    flaws = []
+    if misfit > tolerance:
+        flaws.append(f"misses the boundary points by {misfit:.3g} half-brackets (median)")
+    if wrong_way:
+        flaws.append(f"is crossed the wrong way by {wrong_way} line searches")
+    if wrong_labels:
+        flaws.append(f"gets {wrong_labels} of the {labels} labels asked wrong")
+    return flaws
 
 
 def _phi(feature_map, features, X):
