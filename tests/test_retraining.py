@@ -145,3 +145,10 @@ def test_logreg_needs_a_binary_api(blobs):
     api = label_api(kit.train_target(blobs, "softmax"), blobs)
     with pytest.raises(ValueError, match="use 'softmax'"):
         retraining(api, strategy="uniform", model="logreg", budget=10)
+
+
+def test_same_seed_same_result(moons, moons_logreg):
+    runs = [retraining(label_api(moons_logreg, moons), strategy="adaptive", model="logreg", budget=40, random_state=3)
+            for _ in range(2)]
+    assert np.array_equal(runs[0].log.X, runs[1].log.X)
+    assert np.array_equal(runs[0].model.predict(moons.X_test), runs[1].model.predict(moons.X_test))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import kit
-from kit.attacks import StolenTree, path_finding, plot_leaves
+from kit.attacks import StolenTree, UncertifiedWarning, path_finding, plot_leaves
 from kit.features import Feature, sample_uniform
 
 from .conftest import needs_real_data
@@ -99,9 +99,32 @@ def test_bigml_ids_are_label_and_confidence_pairs_and_repeat(quadrants):
 def test_duplicate_ids_are_told_apart_by_the_leaves_predicates(quadrants, method):
     target, _, extraction = _steal(quadrants, method, api_options={"node_ids": "bigml", "decimals": 1})
     assert extraction.model.n_leaves == target[-1].get_n_leaves()
+    assert extraction.info["complete"] and extraction.info["certified"]
     assert len({leaf.node for leaf in extraction.model.leaves}) < extraction.model.n_leaves
     agreement = kit.agreement(target, extraction.model, quadrants)
     assert (agreement.test, agreement.uniform) == (1.0, 1.0)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_colliding_ids_that_make_the_map_wrong_are_reported(moons, method):
+    """At 0 decimals a BigML id is a label and a confidence of 0 or 1: nodes far apart share ids, walks miss splits."""
+    with pytest.warns(UncertifiedWarning, match="came back with another identifier") as warned:
+        target, _, extraction = _steal(moons, method, max_depth=6, api_options={"node_ids": "bigml", "decimals": 0})
+    assert extraction.model.n_leaves < target[-1].get_n_leaves()
+    assert kit.agreement(target, extraction.model, moons).test < 0.95
+    assert extraction.info["complete"] and not extraction.info["certified"]
+    assert extraction.info["problems"] and "path finding not certified" in str(warned[0].message)
+
+
+@needs_real_data()
+def test_colliding_ids_on_steak_are_reported():
+    """The review's case: BigML ids at 0 decimals, top-down, 237 leaves found for a 121-leaf tree."""
+    steak = kit.load_dataset("steak")
+    with pytest.warns(UncertifiedWarning, match="came back with another identifier"):
+        target, _, extraction = _steal(steak, "top-down", epsilon=1e-3,
+                                       api_options={"node_ids": "bigml", "decimals": 0})
+    assert extraction.model.n_leaves != target[-1].get_n_leaves()
+    assert extraction.info["complete"] and not extraction.info["certified"]
 
 
 def test_the_node_identity_oracle_stops_at_any_one_hot_column_of_a_missing_feature(mixed):

@@ -24,12 +24,11 @@ from sklearn.utils import check_random_state
 from ..extraction import Extraction
 from ..features import (
     FeatureEncoder,
-    continuous_mask,
     encode,
     sample_uniform,
 )
 from .budget import check_between, check_budget, check_choice, check_whole
-from .linesearch import bisect_paths, on_path
+from .linesearch import _search_rows, bisect_paths, on_path
 
 STRATEGIES = ("uniform", "line-search", "adaptive")
 MODELS = ("logreg", "softmax", "rbf-svm", "mlp")
@@ -94,39 +93,6 @@ def _fit_best(api, model, X, y, rng, candidates, held_out=0.2):
 
 def _ask(api, X):
     return X, api.query(X).labels
-
-
-def _corners(features, n, rng):
-    """``n`` random corners of the feature box: continuous features at their low or high end, categories at random.
-
-    For a linear boundary ``w . x + b = 0`` on ``[-1, 1]^d``, ``w . s`` over the corners
-    ``s`` has three times the variance of ``w . x`` over uniform rows, so corners reach
-    a class that holds only a far corner of the box much more often than uniform rows.
-    """
-    X = sample_uniform(features, n, rng)
-    for j in np.flatnonzero(continuous_mask(features)):
-        X[:, j] = np.where(rng.uniform(size=n) < 0.5, features[j].low, features[j].high)
-    return X
-
-
-def _diagonal(features, n, rng):
-    """``n`` random rows on the box's main diagonal: all continuous features at one random fraction of their range.
-
-    Real features tend to rise together (sizes, counts, ages) and to crowd one end of
-    their range, so the data, and the class its owner cares about, often lies along the
-    line from the all-low row to the all-high row, in a part of the box too small for
-    uniform rows (or corners) to find.
-    """
-    X = sample_uniform(features, n, rng)
-    fraction = rng.uniform(size=n)
-    for j in np.flatnonzero(continuous_mask(features)):
-        X[:, j] = features[j].low + fraction * (features[j].high - features[j].low)
-    return X
-
-
-def _search_rows(features, n, rng):
-    """``n`` rows that look for a rare class where uniform rows hardly go: half corners, half on the diagonal."""
-    return np.vstack([_corners(features, n - n // 2, rng), _diagonal(features, n // 2, rng)])
 
 
 def _explore_rows(features, n, y, rng):

@@ -36,7 +36,7 @@ from ..api import BudgetExceeded
 from ..extraction import Extraction
 from ..features import CATEGORICAL, check_rows, sample_uniform, validate_rows
 from ..plots import OKABE_ITO
-from .budget import check_budget
+from .budget import certify, check_budget
 
 METHODS = ("top-down", "bottom-up")
 
@@ -505,5 +505,54 @@ def path_finding(api, *, method="top-down", epsilon=1e-3, budget=None, random_st
     else:
         default = Leaf((None,) * len(features), None, api.classes[0] if api.classes else 0.0, None)
     model = StolenTree(features, api.classes, leaves, default)
+    problems = _collisions(leaves[: len(steps)], oracle, epsilon)
     return Extraction.from_api(model, api, since=since, method=method, epsilon=epsilon, steps=steps,
-                               complete=complete, unexplored=len(answered))
+                               complete=complete, unexplored=len(answered), **certify("path finding", problems))
+
+
+def _collisions(leaves, oracle, epsilon):
+    """What shows that nodes shared identifiers and the map is wrong (empty: nothing does).
+
+    The attack tells nodes apart by their identifiers: where two nodes share one (BigML's
+    label and rounded confidence), a walk can cross from one into the other without
+    seeing a split.  Two signs of it, from the answers already paid for (the cuts are
+    known to +- epsilon / 2, so boxes are shrunk by ``epsilon`` first):
+
+    - two leaves' boxes overlap, which a tree's leaves never do;
+    - a row asked lies inside a leaf's box but came back with another identifier.
+
+    Leaves that share an identifier in boxes apart are no sign: the attack tells them
+    apart by their predicates.  A collision that no answer shows cannot be seen.
+    """
+    inner = [_shrunk(leaf.region, epsilon) for leaf in leaves]
+    overlaps = sum(_meet(a, b) for i, a in enumerate(inner) for b in inner[i + 1 :])
+    problems = [f"{overlaps} pairs of leaves' boxes overlap"] if overlaps else []
+    rows = np.array([np.frombuffer(key) for key in oracle.replies])
+    nodes = [reply.node for reply in oracle.replies.values()]
+    misplaced = np.zeros(len(rows), dtype=bool)
+    for leaf, region in zip(leaves, inner, strict=True):
+        for i in np.flatnonzero(_inside(region, rows)):
+            misplaced[i] |= nodes[i] != leaf.node
+    if misplaced.any():
+        problems.append(f"{misplaced.sum()} rows asked lie inside a leaf's box but came back with another identifier")
+    if problems:
+        problems[-1] += ": nodes share identifiers (rounded confidences?) and the map is wrong"
+    return problems
+
+
+def _shrunk(region, epsilon):
+    """``region`` with every interval narrowed by ``epsilon`` at each end."""
+    return tuple((c[0] + epsilon, c[1] - epsilon) if isinstance(c, tuple) else c for c in region)
+
+
+def _meet(region, other):
+    """Whether two boxes share a point (None: any value; a set of categories; an interval ``low < x <= high``)."""
+    for a, b in zip(region, other, strict=True):
+        if a is None or b is None:
+            continue
+        if isinstance(a, frozenset):
+            if not a & b:
+                return False
+        elif max(a[0], b[0]) >= min(a[1], b[1]):
+            return False
+    return True
