@@ -1,0 +1,66 @@
+"""Reproduce the paper's tables and figures with the kit: ``python -m kit reproduce [--quick]``.
+
+One module per experiment (Table 4 ``equations``, Figure 7 ``rounding``, Table 6 ``trees``,
+Figures 4-6 ``labels``, the Amazon table ``amazon``, the ``defenses`` matrix, and ``peers`` when
+ART is installed), each planning its work as jobs and building its tables from their results;
+:mod:`kit.reproduce.report` writes ``report.md`` and the plots.
+
+>>> from kit.reproduce import Config, reproduce
+>>> reproduce(Config.default(quick=True), only=["amazon"], out="reproduction/quick")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from . import amazon, defenses, equations, labels, peers, rounding, trees
+from .core import Config, Section, Table
+from .report import rewrite_readme, write_report
+
+EXPERIMENTS = {module.NAME: module for module in (equations, rounding, trees, labels, amazon, defenses, peers)}
+"""Name (for ``--only``) -> experiment module, in the order of the report."""
+
+__all__ = ["EXPERIMENTS", "Config", "Section", "Table", "reproduce", "run_experiment"]
+
+
+def run_experiment(module, config, *, overall=None, progress=True) -> Section:
+    """Run one experiment's jobs with a progress bar, then build its section of the report."""
+    jobs = module.plan(config)
+    results = {}
+    with tqdm(jobs, desc=module.NAME, unit="run", leave=False, disable=not progress) as bar:
+        for job in bar:
+            bar.set_postfix_str(" ".join(map(str, job.key)), refresh=False)
+            results[job.key] = job.run()
+            if overall is not None:
+                overall.update()
+    return module.build(config, results)
+
+
+def reproduce(config, *, only=None, out="reproduction", readme=None, progress=True):
+    """Run the experiments (all, or those named in ``only``), write the report into ``out``.
+
+    Returns
+    -------
+    (Path, float)
+        The report's path and the wall time in seconds.
+    """
+    names = list(EXPERIMENTS) if not only else list(dict.fromkeys(only))
+    unknown = [name for name in names if name not in EXPERIMENTS]
+    if unknown:
+        raise ValueError(f"unknown experiment {unknown[0]!r}; choose among {', '.join(EXPERIMENTS)}")
+    if any(not isinstance(seed, int) or seed < 0 for seed in config.seeds) or not config.seeds:
+        raise ValueError(f"seeds must be whole numbers of at least 0, got {config.seeds!r}")
+    start = time.perf_counter()
+    total = sum(len(EXPERIMENTS[name].plan(config)) for name in names)
+    sections = []
+    with tqdm(total=total, desc="reproduction", unit="run", disable=not progress) as overall:
+        for name in names:
+            sections.append(run_experiment(EXPERIMENTS[name], config, overall=overall, progress=progress))
+    seconds = time.perf_counter() - start
+    path = write_report(sections, config, seconds, Path(out))
+    if readme:
+        rewrite_readme(readme, sections, config)
+    return path, seconds
