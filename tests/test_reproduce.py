@@ -86,7 +86,8 @@ def test_the_readme_gets_its_marked_sections_rewritten_and_keeps_the_rest(tmp_pa
     readme = tmp_path / "README.md"
     old = f"{BEGIN.format('trees')}\nold table\n{END.format('trees')}"
     readme.write_text(f"# Benchmarks\n\nprose before\n\n{old}\n\nprose after\n")
-    sections = [Section("trees", "Table 6", "what it runs", [Table("unique ids", ["tree", "queries"], [["iris", "9"]])]),
+    trees = Table("unique ids", ["tree", "queries"], [["iris", "9"]])
+    sections = [Section("trees", "Table 6", "what it runs", [trees]),
                 Section("amazon", "Amazon", "online", [Table("paper's setting", ["data set"], [["circles"]])])]
     rewrite_readme(readme, sections, Config.default(quick=True))
     text = readme.read_text()

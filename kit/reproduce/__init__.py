@@ -28,6 +28,7 @@ __all__ = ["EXPERIMENTS", "Config", "Section", "Table", "reproduce", "run_experi
 
 def run_experiment(module, config, *, overall=None, progress=True) -> Section:
     """Run one experiment's jobs with a progress bar, then build its section of the report."""
+    start = time.perf_counter()
     jobs = module.plan(config)
     results = {}
     with tqdm(jobs, desc=module.NAME, unit="run", leave=False, disable=not progress) as bar:
@@ -36,7 +37,9 @@ def run_experiment(module, config, *, overall=None, progress=True) -> Section:
             results[job.key] = job.run()
             if overall is not None:
                 overall.update()
-    return module.build(config, results)
+    section = module.build(config, results)
+    section.seconds = time.perf_counter() - start
+    return section
 
 
 def reproduce(config, *, only=None, out="reproduction", readme=None, progress=True):

@@ -98,6 +98,7 @@ class Section:
     intro: str
     tables: list
     plots: list = field(default_factory=list)
+    seconds: float = 0.0  # wall time of the experiment
 
 
 # --- comparison with the paper and with the information limit ------------------------------

@@ -44,7 +44,7 @@ DEFENSES = {
 }
 BENIGN_CLIENTS, QUICK_CLIENTS, BENIGN_QUERIES, JITTER = 40, 10, 300, 0.05
 SETS = ("moons", "circles", "blobs", "iris", "breast-cancer", "adult-income")
-QUICK_SETS = ("moons", "iris")
+QUICK_SETS = ("moons",)
 LARGE = {"adult-income"}
 
 
@@ -76,7 +76,7 @@ ATTACKS = (
            paper="100 / 100"),
     Attack("path finding, top-down", ("moons", "circles", "blobs", "iris"), QUICK_SETS, (None,), LEAF,
            lambda api, budget, data, seed: path_finding(api, method="top-down", random_state=seed), True, "100 / 100"),
-    Attack("path finding, bottom-up", ("moons", "iris"), ("iris",), (None,), LEAF,
+    Attack("path finding, bottom-up", ("moons", "iris"), QUICK_SETS, (None,), LEAF,
            lambda api, budget, data, seed: path_finding(api, method="bottom-up", random_state=seed), True,
            "100 / 100"),
     Attack("Lowd-Meek", ("moons", "circles", "breast-cancer", "adult-income"), ("moons",), (None,), (),

@@ -168,5 +168,5 @@ def _mlp_plot(runs):
         kit[f"kit {method}, R_unif"] = ([q for q, _, _ in points], [u for _, _, u in points])
     paper = {"paper, R_test": (list(MLP_PAPER), [1 - t for t, _ in MLP_PAPER.values()]),
              "paper, R_unif": (list(MLP_PAPER), [1 - u for _, u in MLP_PAPER.values()])}
-    return Plot("table4_mlp_adult_race", "MLP on Adult (Race): error against queries", "queries", "error (1 - agreement)",
-                kit, paper)
+    return Plot("table4_mlp_adult_race", "MLP on Adult (Race): error against queries", "queries",
+                "error (1 - agreement)", kit, paper)

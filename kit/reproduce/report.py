@@ -39,13 +39,13 @@ def report_markdown(sections, config, seconds) -> str:
              f"`python -m kit reproduce{' --quick' if config.quick else ''}`: {mode} run, held-out seeds {seeds} "
              "(the attacks' defaults were tuned on seed 0; each seed sets the data split, the target and the attack; "
              f"figures are means over the seeds). Wall time {seconds:.0f} s.", "", LEGEND, "",
-             "| experiment | rows | rows marked " + SHORT_OF_PAPER + " | rows marked " + ABOVE_LIMIT + " |",
-             "|---|---|---|---|"]
+             f"| experiment | rows | rows marked {SHORT_OF_PAPER} | rows marked {ABOVE_LIMIT} | seconds |",
+             "|---|---|---|---|---|"]
     for section in sections:
         counts = count_marks(section)
         rows = sum(len(table.rows) for table in section.tables)
         lines.append(f"| [{section.name}](#{anchor(section.title)}) | {rows} | {counts[SHORT_OF_PAPER]} | "
-                     f"{counts[ABOVE_LIMIT]} |")
+                     f"{counts[ABOVE_LIMIT]} | {section.seconds:.0f} |")
     lines.append("")
     return "\n".join(lines + [section_markdown(section) for section in sections])
 
@@ -109,5 +109,6 @@ def rewrite_readme(path, sections, config):
         body = (f"{begin}\n\nMeasured by `{command.replace('NAME', section.name)}` on seeds "
                 f"{', '.join(map(str, config.seeds))}.\n\n{section_markdown(section, level=3, images=False)}\n{end}")
         pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
-        text = pattern.sub(lambda _: body, text) if pattern.search(text) else f"{text.rstrip()}\n\n{body}\n"
+        match = pattern.search(text)
+        text = f"{text[:match.start()]}{body}{text[match.end():]}" if match else f"{text.rstrip()}\n\n{body}\n"
     path.write_text(text)

@@ -161,12 +161,13 @@ def build(config, results):
             short = falls_short(per_leaf, paper_per_leaf) or falls_short(value["test"], paper_test, "higher")
             unique.add(name, method, f"{setting:g}", whole(value["leaves"]), whole(value["depth"]),
                        whole(value["queries"]), f"{per_leaf:.1f}", paper_tree,
-                       "-" if paper_per_leaf is None else f"{paper_per_leaf:.1f}", times(ratio(per_leaf, paper_per_leaf)),
-                       pct(value["test"]), pct(paper_test), pct(value["uniform"]), marks((short, SHORT_OF_PAPER)))
+                       "-" if paper_per_leaf is None else f"{paper_per_leaf:.1f}",
+                       times(ratio(per_leaf, paper_per_leaf)), pct(value["test"]), pct(paper_test),
+                       pct(value["uniform"]), marks((short, SHORT_OF_PAPER)))
         else:
             paper_test = PAPER_BIGML.get((name, method)) if setting == 5 else None
             short = falls_short(value["test"], paper_test, "higher")
             bigml.add(name, method, setting, whole(value["leaves"]), whole(value["ids"]), whole(value["queries"]),
-                      whole(value["found"]), pct(value["test"]), pct(paper_test), times(ratio(value["test"], paper_test)),
-                      pct(value["uniform"]), marks((short, SHORT_OF_PAPER)))
+                      whole(value["found"]), pct(value["test"]), pct(paper_test),
+                      times(ratio(value["test"], paper_test)), pct(value["uniform"]), marks((short, SHORT_OF_PAPER)))
     return Section(NAME, TITLE, __doc__.split("\n\n", 1)[1].strip(), [unique, bigml])
