@@ -158,7 +158,7 @@ ROWS = {
     "lowd_meek": [("labels", ["10", "lowd-meek"]), ("labels", ["moons", "lowd-meek"])],
     "lowd_meek_poly": [("labels", ["circles", "2"])],
     "retraining": [("labels", ["10", strategy]) for strategy in ("uniform (baseline)", "line-search", "adaptive")]
-    + [("defenses", ["retraining, adaptive", "moons", "10"])],
+    + [("defenses", ["retraining, uniform", "moons", "10"])],
 }
 """Every attack of kit.attacks, and rows of the quick report that show it ran."""
 NOT_ATTACKS = {"budget_for", "information_limit", "n_parameters", "n_unknowns", "plot_representers", "plot_leaves",
