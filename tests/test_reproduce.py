@@ -206,7 +206,7 @@ def test_the_quick_run_reports_a_filled_row_for_every_attack(quick_report, repor
         for experiment, first in rows:
             found = [row for _, body in tables[experiment] for row in body if row[:len(first)] == first]
             assert found, f"{attack}: no row {first} in {experiment}"
-            assert UNAVAILABLE not in found[0] and any(re.fullmatch(r"[\d.,]+", cell) for cell in found[0][len(first):])
+            assert UNAVAILABLE not in found[0] and any(re.search(r"\d", cell) for cell in found[0][len(first):])
 
 
 def test_every_equation_solving_row_has_the_limit_columns(quick_report):
