@@ -61,15 +61,22 @@ def write_plot(plot, folder: Path):
 
     figure = Figure(figsize=(6.4, 4.2))
     axes = figure.subplots()
+    colors = {}  # "kit adaptive" and "paper adaptive" share a colour
+
+    def color(label):
+        return colors.setdefault(label.split(" ", 1)[-1], f"C{len(colors) % 10}")
+
     for label, (xs, ys) in plot.kit.items():
         points = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
         if points:
-            axes.plot(*zip(*points, strict=True), marker="o", label=label)
+            axes.plot(*zip(*points, strict=True), marker="o", color=color(label), label=label)
     for label, (xs, ys) in plot.paper.items():
-        axes.plot(xs, ys, linestyle="none", marker="x", markersize=9, markeredgewidth=2, label=label)
+        axes.plot(xs, ys, linestyle="none", marker="x", markersize=9, markeredgewidth=2, color=color(label),
+                  label=label)
     if plot.logx:
         axes.set_xscale("log")
     axes.set_yscale("symlog", linthresh=1e-5)  # errors of 0 are common: linear below 1e-5
+    axes.set_ylim(bottom=0)
     if plot.ticks:
         axes.set_xticks(range(len(plot.ticks)), plot.ticks)
     axes.set(title=plot.title, xlabel=plot.xlabel, ylabel=plot.ylabel)
