@@ -6,16 +6,19 @@ import subprocess
 import sys
 import time
 import types
+import warnings
 from pathlib import Path
 
 import pytest
 
 import kit
+from kit.attacks import UncertifiedWarning
 from kit.reproduce import EXPERIMENTS, Config, peers, reproduce, run_experiment
 from kit.reproduce.core import (
     ABOVE_LIMIT,
     SHORT_OF_PAPER,
     UNAVAILABLE,
+    Job,
     Section,
     Table,
     above_limit,
@@ -24,7 +27,7 @@ from kit.reproduce.core import (
     ratio,
     times,
 )
-from kit.reproduce.report import BEGIN, END, count_marks, rewrite_readme
+from kit.reproduce.report import BEGIN, END, count_marks, rewrite_readme, section_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK_REPORT = ROOT / "reproduction" / "quick"
@@ -137,6 +140,20 @@ def test_the_peers_table_renders_what_the_adapter_compares(monkeypatch):
     assert rows[1][-2:] == ["30", "x10"]
 
 
+def test_warnings_of_a_run_go_into_its_section_named_by_the_run():
+    def uncertified():
+        warnings.warn("not certified", UncertifiedWarning, stacklevel=2)
+        return {}
+
+    def plan(config):
+        return [Job(("moons", seed), uncertified) for seed in (1, 2)]
+
+    experiment = types.SimpleNamespace(NAME="x", plan=plan, build=lambda config, results: Section("x", "X", "", []))
+    section = run_experiment(experiment, Config.default(quick=True), progress=False)
+    assert section.warnings == ["moons 1: UncertifiedWarning: not certified"]
+    assert "- moons 1: UncertifiedWarning: not certified" in section_markdown(section)
+
+
 def test_without_art_the_report_says_so_instead_of_a_peers_table(monkeypatch):
     monkeypatch.setattr(peers, "available", lambda: False)
     section = run_experiment(peers, Config.default(quick=True), progress=False)
@@ -190,7 +207,7 @@ def quick_report():
     done = subprocess.run([sys.executable, "-m", "kit", "reproduce", "--quick", "--out", str(QUICK_REPORT)],
                           cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "Traceback" not in done.stderr and "warning" not in done.stderr.lower(), done.stderr[-3000:]
+    assert "Traceback" not in done.stderr and "warning" not in done.stderr.lower(), done.stderr[-3000:]  # in the report
     return (QUICK_REPORT / "report.md").read_text(), time.perf_counter() - start, done.stdout
 
 

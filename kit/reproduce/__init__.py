@@ -12,6 +12,7 @@ ART is installed), each planning its work as jobs and building its tables from t
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -27,18 +28,27 @@ __all__ = ["EXPERIMENTS", "Config", "Section", "Table", "reproduce", "run_experi
 
 
 def run_experiment(module, config, *, overall=None, progress=True) -> Section:
-    """Run one experiment's jobs with a progress bar, then build its section of the report."""
+    """Run one experiment's jobs with a progress bar, then build its section of the report.
+
+    The warnings a run raises (an attack that cannot certify its result, say) go into the
+    section, named by the run, instead of the terminal.
+    """
     start = time.perf_counter()
     jobs = module.plan(config)
-    results = {}
+    results, raised = {}, {}
     with tqdm(jobs, desc=module.NAME, unit="run", leave=False, disable=not progress) as bar:
         for job in bar:
             bar.set_postfix_str(" ".join(map(str, job.key)), refresh=False)
-            results[job.key] = job.run()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                results[job.key] = job.run()
+            for warning in caught:
+                raised.setdefault(f"{warning.category.__name__}: {warning.message}", " ".join(map(str, job.key)))
             if overall is not None:
                 overall.update()
     section = module.build(config, results)
     section.seconds = time.perf_counter() - start
+    section.warnings = [f"{run}: {message}" for message, run in raised.items()]
     return section
 
 

@@ -99,6 +99,7 @@ class Section:
     tables: list
     plots: list = field(default_factory=list)
     seconds: float = 0.0  # wall time of the experiment
+    warnings: list = field(default_factory=list)  # "run: category: message", the first run of each message
 
 
 # --- comparison with the paper and with the information limit ------------------------------

@@ -23,6 +23,9 @@ def section_markdown(section, level=2, images=True) -> str:
     if images:
         lines += [f"![{plot.title}]({plot.name}.png)" for plot in section.plots]
         lines += [""] if section.plots else []
+    if section.warnings:
+        lines += ["Warnings raised by the runs (the first run of each):", ""]
+        lines += [f"- {' '.join(warning.split())}" for warning in section.warnings] + [""]
     return "\n".join(lines)
 
 
