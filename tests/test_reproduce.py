@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import kit
+from kit.__main__ import main as kit_main
 from kit.attacks import UncertifiedWarning
 from kit.reproduce import EXPERIMENTS, Config, peers, reproduce, run_experiment
 from kit.reproduce.core import (
@@ -106,7 +107,17 @@ def test_reproduce_refuses_an_unknown_experiment_and_bad_seeds(tmp_path):
         reproduce(Config.default(quick=True), only=["table9"], out=tmp_path, progress=False)
     with pytest.raises(ValueError, match="seeds must be whole numbers"):
         reproduce(Config(True, (-1,)), only=["amazon"], out=tmp_path, progress=False)
+    with pytest.raises(ValueError, match="--readme must name an existing file"):
+        reproduce(Config.default(quick=True), only=["amazon"], out=tmp_path, readme=tmp_path / "no.md", progress=False)
     assert not list(tmp_path.iterdir())
+
+
+def test_the_command_line_refuses_an_unknown_experiment_in_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        kit_main(["reproduce", "--quick", "--only", "table9"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
+        "python -m kit: error: unknown experiment 'table9'")
 
 
 # --- the peers table, with a stand-in for ART and its adapter ----------------------------------------------------

@@ -66,6 +66,8 @@ def reproduce(config, *, only=None, out="reproduction", readme=None, progress=Tr
         raise ValueError(f"unknown experiment {unknown[0]!r}; choose among {', '.join(EXPERIMENTS)}")
     if any(not isinstance(seed, int) or seed < 0 for seed in config.seeds) or not config.seeds:
         raise ValueError(f"seeds must be whole numbers of at least 0, got {config.seeds!r}")
+    if readme and not Path(readme).is_file():
+        raise ValueError(f"--readme must name an existing file whose marked sections are rewritten, got {readme!r}")
     start = time.perf_counter()
     total = sum(len(EXPERIMENTS[name].plan(config)) for name in names)
     sections = []

@@ -10,6 +10,8 @@ target has; "edge error": largest distance from a true edge to the recovered one
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..api import PredictionAPI
@@ -61,7 +63,9 @@ def served_api(services):
     return factory
 
 
+@lru_cache(maxsize=4)
 def amazon_target(data, seed):
+    """The target behind a secret Amazon-style recipe (trained once per data set and seed)."""
     kind = "logreg" if len(data.classes) == 2 else "softmax"
     return train_target(data, kind, extraction="amazon", binned=BINNED[data.name], random_state=seed)
 
