@@ -74,8 +74,8 @@ def reproduce(config, *, only=None, out="reproduction", readme=None, progress=Tr
     with tqdm(total=total, desc="reproduction", unit="run", disable=not progress) as overall:
         for name in names:
             sections.append(run_experiment(EXPERIMENTS[name], config, overall=overall, progress=progress))
-    seconds = time.perf_counter() - start
-    path = write_report(sections, config, seconds, Path(out))
-    if readme:
-        rewrite_readme(readme, sections, config)
-    return path, seconds
+            # written after each experiment: a long run that is stopped keeps what it measured
+            path = write_report(sections, config, time.perf_counter() - start, Path(out))
+            if readme:
+                rewrite_readme(readme, sections[-1:], config)
+    return path, time.perf_counter() - start
