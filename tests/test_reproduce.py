@@ -225,7 +225,7 @@ def quick_report():
 def test_the_quick_run_reports_a_filled_row_for_every_attack(quick_report, report):
     markdown, seconds, stdout = quick_report
     report(f"python -m kit reproduce --quick: {seconds:.0f} s")
-    assert "Report written to" in stdout and "quick run, held-out seeds 1" in markdown
+    assert "Report written to" in stdout and "quick run, held-out seed 1 " in markdown
     attacks = {name for name in kit.attacks.__all__ if name not in NOT_ATTACKS}
     assert attacks <= set(ROWS), f"no reproduction row checks {sorted(attacks - set(ROWS))}"
     tables = _tables(markdown)

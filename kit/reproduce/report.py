@@ -36,10 +36,9 @@ def count_marks(section):
 
 
 def report_markdown(sections, config, seconds) -> str:
-    mode = "quick" if config.quick else "full"
-    seeds = ", ".join(map(str, config.seeds))
+    command, mode = f"python -m kit reproduce{' --quick' if config.quick else ''}", "quick" if config.quick else "full"
     lines = ["# The paper's figures, reproduced by the kit", "",
-             f"`python -m kit reproduce{' --quick' if config.quick else ''}`: {mode} run, held-out seeds {seeds} "
+             f"`{command}`: {mode} run, held-out {seeds_text(config)} "
              "(the attacks' defaults were tuned on seed 0; each seed sets the data split, the target and the attack; "
              f"figures are means over the seeds). Wall time {seconds:.0f} s.", "", LEGEND, "",
              f"| experiment | rows | rows marked {SHORT_OF_PAPER} | rows marked {ABOVE_LIMIT} | seconds |",
@@ -51,6 +50,11 @@ def report_markdown(sections, config, seconds) -> str:
                      f"{counts[ABOVE_LIMIT]} | {section.seconds:.0f} |")
     lines.append("")
     return "\n".join(lines + [section_markdown(section) for section in sections])
+
+
+def seeds_text(config):
+    """'seed 1' or 'seeds 1, 2, 3'."""
+    return f"seed{'s' if len(config.seeds) > 1 else ''} {', '.join(map(str, config.seeds))}"
 
 
 def anchor(title):
@@ -116,8 +120,8 @@ def rewrite_readme(path, sections, config):
     command = f"python -m kit reproduce{' --quick' if config.quick else ''} --only NAME"
     for section in sections:
         begin, end = BEGIN.format(section.name), END.format(section.name)
-        body = (f"{begin}\n\nMeasured by `{command.replace('NAME', section.name)}` on seeds "
-                f"{', '.join(map(str, config.seeds))}.\n\n{section_markdown(section, level=3, images=False)}\n{end}")
+        body = (f"{begin}\n\nMeasured by `{command.replace('NAME', section.name)}` on {seeds_text(config)}."
+                "\n\n{section_markdown(section, level=3, images=False)}\n{end}")
         pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
         match = pattern.search(text)
         text = f"{text[:match.start()]}{body}{text[match.end():]}" if match else f"{text.rstrip()}\n\n{body}\n"
