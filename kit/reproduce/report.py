@@ -121,7 +121,7 @@ def rewrite_readme(path, sections, config):
     for section in sections:
         begin, end = BEGIN.format(section.name), END.format(section.name)
         body = (f"{begin}\n\nMeasured by `{command.replace('NAME', section.name)}` on {seeds_text(config)}."
-                "\n\n{section_markdown(section, level=3, images=False)}\n{end}")
+                f"\n\n{section_markdown(section, level=3, images=False)}\n{end}")
         pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
         match = pattern.search(text)
         text = f"{text[:match.start()]}{body}{text[match.end():]}" if match else f"{text.rstrip()}\n\n{body}\n"
