@@ -251,8 +251,7 @@ def test_every_equation_solving_row_has_the_limit_columns(quick_report):
 
 
 def test_the_quick_run_writes_the_plots(quick_report):
-    for name in ("figure4_test", "figure4_uniform", "figure5_test", "figure6_uniform", "mlp_test",
-                 "figure7_rounding"):
+    for name in ("figure4_test", "figure4_uniform", "figure5_test", "figure6_uniform", "figure7_rounding"):
         png = QUICK_REPORT / f"{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
         assert f"]({name}.png)" in quick_report[0]
