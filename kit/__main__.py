@@ -3,6 +3,7 @@
     python -m kit keys create alice --budget 1000      # prints alice's API key
     python -m kit keys list                            # every key's budget and bill
     python -m kit serve moons:logreg iris:tree --output leaf --price 0.0001 --port 8000
+    python -m kit reproduce --quick --out reproduction/quick   # the paper's tables beside the kit's
 
 Keys, budgets and bills live in an SQLite ledger (``--ledger``, default ``kit-service.sqlite``
 in the current folder) that survives restarts.  Then, from another Python:
@@ -54,7 +55,22 @@ def _parser():
     listing = keys.add_parser("list", help="every key's budget and bill")
     for command in (create, listing):
         command.add_argument("--ledger", default=LEDGER, help=f"the keys' SQLite file (default {LEDGER})")
+    reproduce = commands.add_parser("reproduce", help="reproduce the paper's tables and figures, write a report")
+    reproduce.add_argument("--quick", action="store_true", help="small data sets, few budgets, seed 1 (minutes)")
+    reproduce.add_argument("--only", nargs="+", metavar="NAME", help="run only these experiments (default: all)")
+    reproduce.add_argument("--out", default="reproduction", help="folder of report.md and the plots "
+                           "(default: reproduction)")
+    reproduce.add_argument("--seeds", nargs="+", type=int, help="held-out seeds (default 1 2 3; quick: 1)")
+    reproduce.add_argument("--readme", help="also rewrite the experiments' marked sections of this file")
     return parser
+
+
+def _reproduce(args):
+    from .reproduce import Config, reproduce  # loaded only for this command
+
+    path, seconds = reproduce(Config.default(args.quick, args.seeds), only=args.only, out=args.out,
+                              readme=args.readme)
+    print(f"Report written to {path} in {seconds:.0f} s ({seconds / 60:.1f} min).")
 
 
 def _serve(args):
@@ -88,7 +104,7 @@ def main(argv=None) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = lambda message, *_, **__: print(f"warning: {message}", file=sys.stderr)
         try:
-            (_serve if args.command == "serve" else _keys)(args)
+            {"serve": _serve, "keys": _keys, "reproduce": _reproduce}[args.command](args)
         except (ValueError, OSError, DataUnavailable) as error:
             parser.exit(2, f"{parser.prog}: error: {' '.join(str(error).split())}\n")
         except KeyboardInterrupt:

@@ -680,7 +680,7 @@ DEFENSE_PANEL_BUDGETS = {"path finding (top-down)": 700}
 """Starting budgets of :class:`DefensePanel` where the attack's own default is too small to succeed undefended."""
 
 _DEFENSE_PANEL_TREE = {"max_depth": 5}
-"""The tree path finding attacks on the defence panel: as in ``benchmarks.defenses``, for a fast attack."""
+"""The tree path finding attacks on the defence panel: as in ``kit.reproduce.defenses``, for a fast attack."""
 
 _PANEL_DPI = 100
 

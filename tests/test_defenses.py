@@ -146,7 +146,7 @@ def benign_traffic(dataset, n, seed, jitter=0.05):
 def test_monitor_flags_attacks_and_spares_benign_traffic(moons, moons_logreg, moons_tree):
     # Measured (action "flag"): path finding (top-down) flagged at query 51 of 647; adaptive retraining at 51
     # of 150; Lowd-Meek on breast-cancer-diagnostic at 292 of 1,320; benign clients of 300 rows: 0 of 40 flagged
-    # here (0 of 240 over six data sets in benchmarks.defenses).
+    # here (0 of 240 over six data sets in the reproduction's defences matrix).
     breast = kit.load_dataset("breast-cancer-diagnostic")
     attacks = {
         "path finding": lambda: path_finding(kit.PredictionAPI(moons_tree, moons.features, output="leaf",

@@ -9,10 +9,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import kit
-from benchmarks.amazon import local_api, served_api
 from kit.attacks import UncertifiedWarning, online_extraction
 from kit.features import Feature, sample_uniform
 from kit.recipes import Recipe, Step, quantile_edges
+from kit.reproduce.amazon import local_api, served_api
 
 # --- the service side: the recipe ---------------------------------------------------------------------------
 
@@ -222,7 +222,7 @@ def test_a_stolen_recipe_encodes_like_the_owners(shop_target, shop):
 
 
 def test_over_http_the_attack_spends_and_finds_what_it_does_in_process(shop, shop_target):
-    """benchmarks.amazon --http: the same target served by kit.service and reached by kit.RemoteAPI (omitted
+    """benchmarks.amazon (over HTTP): the same target served by kit.service and reached by kit.RemoteAPI (omitted
     features travel as JSON nulls) gives the same queries, bill, edges and copy as the in-process API."""
     with contextlib.ExitStack() as services:
         factory = served_api(services)

@@ -257,7 +257,7 @@ def test_the_defense_panel_attacks_a_tree_with_path_finding(defense_panel):
     panel = defense_panel
     panel.defense_picker.value = "reverse sigmoid"
     panel.attack_picker.value = "path finding (top-down)"
-    assert panel.budget.value == 700 and panel.extraction.queries == 647  # as benchmarks.defenses measured
+    assert panel.budget.value == 700 and panel.extraction.queries == 647  # as the defences matrix measured
     assert panel.result.test == 1.0 and panel.honest.top1_kept == 1.0  # node ids are not perturbed
     panel.defense_picker.value = "refuse incomplete"
     assert panel.extraction is None and "incomplete" in panel.message

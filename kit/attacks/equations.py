@@ -48,7 +48,7 @@ errors out, and the cross-entropy fit (with :data:`ROUNDED_DECAY`) uses them bet
 the log-ratio solve, whose clipped logs of confidences rounded to 0 stay biased at 0-1
 decimals however many there are.  Tuned on seed 0 (moons LR, iris and digits softmax, whose
 natural counts are 3, 5 and 65 queries) for about 99% agreement on test rows at 0 to 3
-decimals.  Measured on seeds 1-3 (``python -m benchmarks.equations --only rounded-default``):
+decimals.  Measured on seeds 1-3 (``python -m kit reproduce --only rounding``):
 1-R_test 99.1-100% at 1 to 3 decimals, 98.3-100% at 0 decimals but for digits (97.2%), where
 d + 1 queries and the log-ratio solve gave 13-100%.
 """

@@ -1,0 +1,128 @@
+"""The reproduction's report: ``report.md`` with every table, the plots as PNG files, and the marked
+sections of a README rewritten from the same tables."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .core import ABOVE_LIMIT, ABSOLUTE_SLACK, RELATIVE_SLACK, SHORT_OF_PAPER
+
+LEGEND = (f"Marks: `{SHORT_OF_PAPER}` where the kit's error (1 - agreement, or queries) exceeds the paper's by more "
+          f"than {RELATIVE_SLACK:.0%} and {ABSOLUTE_SLACK:g}; `{ABOVE_LIMIT}` where an attack used more queries than "
+          "the information limit (the fewest whose answers can determine the model). Ratios are kit / paper (for "
+          "the limit: queries / limit).")
+
+
+def section_markdown(section, level=2, images=True) -> str:
+    """One experiment's part: its title, what it runs, its tables (with notes) and plots."""
+    lines = [f"{'#' * level} {section.title}", "", section.intro, ""]
+    for table in section.tables:
+        lines += [f"{'#' * (level + 1)} {table.title}", "", table.markdown(), ""]
+        lines += [table.notes, ""] if table.notes else []
+    if images:
+        lines += [f"![{plot.title}]({plot.name}.png)" for plot in section.plots]
+        lines += [""] if section.plots else []
+    if section.warnings:
+        lines += ["Warnings raised by the runs (the first run of each):", ""]
+        lines += [f"- {' '.join(warning.split())}" for warning in section.warnings] + [""]
+    return "\n".join(lines)
+
+
+def count_marks(section):
+    """How many rows of a section carry each mark."""
+    rows = [" ".join(row) for table in section.tables for row in table.rows]
+    return {mark: sum(mark in row for row in rows) for mark in (SHORT_OF_PAPER, ABOVE_LIMIT)}
+
+
+def report_markdown(sections, config, seconds) -> str:
+    command, mode = f"python -m kit reproduce{' --quick' if config.quick else ''}", "quick" if config.quick else "full"
+    lines = ["# The paper's figures, reproduced by the kit", "",
+             f"`{command}`: {mode} run, held-out {seeds_text(config)} "
+             "(the attacks' defaults were tuned on seed 0; each seed sets the data split, the target and the attack; "
+             f"figures are means over the seeds). Wall time {seconds:.0f} s.", "", LEGEND, "",
+             f"| experiment | rows | rows marked {SHORT_OF_PAPER} | rows marked {ABOVE_LIMIT} | seconds |",
+             "|---|---|---|---|---|"]
+    for section in sections:
+        counts = count_marks(section)
+        rows = sum(len(table.rows) for table in section.tables)
+        lines.append(f"| [{section.name}](#{anchor(section.title)}) | {rows} | {counts[SHORT_OF_PAPER]} | "
+                     f"{counts[ABOVE_LIMIT]} | {section.seconds:.0f} |")
+    lines.append("")
+    return "\n".join(lines + [section_markdown(section) for section in sections])
+
+
+def seeds_text(config):
+    """'seed 1' or 'seeds 1, 2, 3'."""
+    return f"seed{'s' if len(config.seeds) > 1 else ''} {', '.join(map(str, config.seeds))}"
+
+
+def anchor(title):
+    """GitHub's anchor of a heading."""
+    return re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+
+
+def write_plot(plot, folder: Path):
+    """Error against budget: the kit's lines, the paper's points overlaid (matplotlib's Agg backend)."""
+    from matplotlib.figure import Figure  # no pyplot: no backend state, no window
+
+    figure = Figure(figsize=(6.4, 4.2))
+    axes = figure.subplots()
+    colors = {}  # "kit adaptive" and "paper adaptive" share a colour
+
+    def color(label):
+        return colors.setdefault(label.split(" ", 1)[-1], f"C{len(colors) % 10}")
+
+    for label, (xs, ys) in plot.kit.items():
+        points = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
+        if points:
+            axes.plot(*zip(*points, strict=True), marker="o", color=color(label), label=label)
+    for label, (xs, ys) in plot.paper.items():
+        axes.plot(xs, ys, linestyle="none", marker="x", markersize=9, markeredgewidth=2, color=color(label),
+                  label=label)
+    if plot.logx:
+        axes.set_xscale("log")
+    axes.set_yscale("symlog", linthresh=1e-5)  # errors of 0 are common: linear below 1e-5
+    axes.set_ylim(bottom=0)
+    if plot.ticks:
+        axes.set_xticks(range(len(plot.ticks)), plot.ticks)
+    axes.set(title=plot.title, xlabel=plot.xlabel, ylabel=plot.ylabel)
+    axes.title.set_fontsize(10)
+    axes.legend(fontsize=7)
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(folder / f"{plot.name}.png", dpi=100)
+
+
+def write_report(sections, config, seconds, folder) -> Path:
+    """``folder/report.md`` and one PNG per plot; returns the report's path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for section in sections:
+        for plot in section.plots:
+            write_plot(plot, folder)
+    path = folder / "report.md"
+    path.write_text(report_markdown(sections, config, seconds) + "\n")
+    return path
+
+
+BEGIN = "<!-- reproduce:{} begins: generated by `python -m kit reproduce --readme`, do not edit -->"
+END = "<!-- reproduce:{} ends -->"
+
+
+def rewrite_readme(path, sections, config):
+    """Replace each experiment's marked part of ``path`` with its tables; other text stays as it is.
+
+    A section whose markers are missing is appended at the end, with its markers.
+    """
+    path = Path(path)
+    text = path.read_text()
+    command = f"python -m kit reproduce{' --quick' if config.quick else ''} --only NAME"
+    for section in sections:
+        begin, end = BEGIN.format(section.name), END.format(section.name)
+        body = (f"{begin}\n\nMeasured by `{command.replace('NAME', section.name)}` on {seeds_text(config)}."
+                f"\n\n{section_markdown(section, level=3, images=False)}\n{end}")
+        pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
+        match = pattern.search(text)
+        text = f"{text[:match.start()]}{body}{text[match.end():]}" if match else f"{text.rstrip()}\n\n{body}\n"
+    path.write_text(text)
