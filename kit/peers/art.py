@@ -353,7 +353,8 @@ def _thief_estimator(case, peer, random_state):
     """KnockoffNets' thief is of the target's class (the kit's threat model); CopycatCNN's a generic network."""
     if peer == "KnockoffNets" and case.kind != "mlp":
         return LogisticRegression(C=1e5, max_iter=1000)
-    return MLPClassifier(hidden_layer_sizes=(20,), activation="tanh", max_iter=1000, random_state=random_state)
+    return MLPClassifier(hidden_layer_sizes=(20,), activation="tanh", solver="lbfgs", max_iter=1000,
+                         random_state=random_state)
 
 
 def _peer_run(case, peer, dataset, target, budget, random_state):
