@@ -2,8 +2,8 @@
 
 Three lines run any ART extraction attack through a :class:`kit.PredictionAPI`::
 
+    import kit.peers.art                             # first: it quiets ART's import-time warning
     from art.attacks.extraction import KnockoffNets
-    import kit.peers.art
     stolen = kit.peers.art.extract(KnockoffNets, api, nb_stolen=300)   # a kit.Extraction
 
 :func:`victim` is the API as an ART classifier (each row ART asks is one query of the API,
@@ -44,7 +44,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 
-from ..api import PredictionAPI
+from ..api import PredictionAPI, check_query
 from ..attacks import budget_for, equation_solving, retraining
 from ..attacks.budget import check_budget, check_choice, check_whole, n_parameters
 from ..data import DataUnavailable, load_dataset
@@ -65,10 +65,10 @@ try:
 except ImportError as error:  # pragma: no cover - the [peers] extra is not installed
     raise ImportError("kit.peers.art needs IBM's Adversarial Robustness Toolbox: pip install -e .[peers]") from error
 
-__all__ = ["PeerModel", "Thief", "compare", "extract", "thief", "victim"]
+__all__ = ["PeerModel", "Thief", "compare", "extract", "seeded", "thief", "victim"]
 
-NAN_ROW = ("ART asked a row with NaN (its search divided answers that did not change, as FunctionallyEquivalentExtraction "
-           "does where the confidences saturate); refused before the API charged it")
+NAN_ROW = ("ART asked a row with NaN (its search divided answers that did not change, as "
+           "FunctionallyEquivalentExtraction does where the confidences saturate); refused before the API charged it")
 
 
 class _Float64Answers:
@@ -92,7 +92,7 @@ def victim(api, *, logits=False, out_of_range="refuse"):
 
     Parameters
     ----------
-    api : PredictionAPI
+    api : PredictionAPI or RemoteAPI
         A classifier's API (confidences or labels only).
     logits : bool
         False: answer the API's confidence vectors (one-hot labels from a labels-only API),
@@ -110,8 +110,6 @@ def victim(api, *, logits=False, out_of_range="refuse"):
     Victim or NetworkVictim
         Its ``predict(x)`` queries the API once for all rows of ``x`` and answers in float64.
     """
-    if not isinstance(api, PredictionAPI):
-        raise ValueError(f"victim needs a kit PredictionAPI, got {type(api).__name__}")
     check_choice("out-of-range policy", out_of_range, OUT_OF_RANGE)
     if len(api.classes) < 2:
         raise ValueError("ART's extraction attacks steal classifiers; this API predicts values, not classes")
@@ -123,7 +121,7 @@ def victim(api, *, logits=False, out_of_range="refuse"):
         rows = np.asarray(x, dtype=float)
         if np.isnan(rows).any():
             raise ValueError(NAN_ROW)
-        answer = api.query(check_ranges(api.features, api.check(rows), out_of_range))
+        answer = api.query(check_ranges(api.features, check_query(api.features, rows), out_of_range))
         if answer.proba is None:
             return np.eye(len(api.classes))[[position[label] for label in answer.labels.tolist()]]
         if not logits:
@@ -178,7 +176,7 @@ def thief(api, estimator=None):
 
     Parameters
     ----------
-    api : PredictionAPI
+    api : PredictionAPI or RemoteAPI
         Gives the public schema and the classes.
     estimator : scikit-learn classifier or None
         Cloned for every fit.  Default: logistic regression, weakly regularised (``C=1e5``),
@@ -213,12 +211,12 @@ class PeerModel:
 @contextlib.contextmanager
 def seeded(random_state):
     """Seed numpy's global generator (which ART draws from) for a block, then give the caller's state back."""
-    state = np.random.get_state()
-    np.random.seed(random_state)
+    state = np.random.get_state()  # noqa: NPY002 - ART's own draws use the legacy global generator
+    np.random.seed(random_state)  # noqa: NPY002
     try:
         yield
     finally:
-        np.random.set_state(state)
+        np.random.set_state(state)  # noqa: NPY002
 
 
 def _needs_network(attack):
@@ -239,7 +237,7 @@ def extract(attack, api, *, pool=None, y=None, thief=None, out_of_range="refuse"
         An ART extraction attack class (``KnockoffNets``, ``CopycatCNN``,
         ``FunctionallyEquivalentExtraction``, ...), built here on :func:`victim` (as a
         network answering logits when the attack takes only networks) with ``params``.
-    api : PredictionAPI
+    api : PredictionAPI or RemoteAPI
     pool : int, array of shape (n, len(api.features)), or None
         The rows ART picks its queries from (its ``x``): these rows, or that many uniform
         rows of the feature box (:func:`kit.sample_uniform`).  Default: ``nb_stolen`` rows,
@@ -279,7 +277,7 @@ def extract(attack, api, *, pool=None, y=None, thief=None, out_of_range="refuse"
     if pool is None or isinstance(pool, (int, np.integer)) and not isinstance(pool, bool):
         size = check_whole("pool", (nb_stolen or 100) if pool is None else pool)
         pool = sample_uniform(api.features, size, rng)
-    rows = api.check(pool)
+    rows = check_query(api.features, pool)
     if nb_stolen is not None:
         check_budget(api, min(check_whole("nb_stolen", nb_stolen), len(rows)), what=attack.__name__)
     thief = globals()["thief"](api) if thief is None else thief
