@@ -151,3 +151,9 @@ def test_compare_is_deterministic_for_a_seed(monkeypatch):
 def test_a_network_thief_is_a_scikit_learn_network(api):
     thief = peers.thief(api, MLPClassifier(hidden_layer_sizes=(3,), max_iter=50))
     assert thief.model[-1].hidden_layer_sizes == (3,) and thief.nb_classes == 2
+
+
+def test_rows_reach_the_api_in_float64(api):
+    row = np.array([[0.1 + 1e-12, -0.3]])
+    peers.victim(api).predict(row)
+    assert np.array_equal(api.log.X, row)  # float32 would have rounded it

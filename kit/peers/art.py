@@ -23,8 +23,8 @@ not expect of a prediction API:
 - FunctionallyEquivalentExtraction's line search divides by answers that do not change
   and then asks rows with NaN, and it leaves the feature box: the victim refuses a NaN row,
   and a row outside the box unless ``out_of_range`` says otherwise, before the API charges it.
-- ART's black-box classifier stores answers in float32, too coarse for the finite
-  differences of FunctionallyEquivalentExtraction: the victim answers in float64.
+- ART's black-box classifier casts rows and answers to float32, too coarse for the finite
+  differences of FunctionallyEquivalentExtraction: the victim passes both in float64.
 
 :func:`compare` measures ART's KnockoffNets, CopycatCNN and FunctionallyEquivalentExtraction
 against the kit's attacks at equal query budgets.
@@ -72,11 +72,15 @@ NAN_ROW = ("ART asked a row with NaN (its search divided answers that did not ch
 
 
 class _Float64Answers:
-    """ART's black-box ``predict`` without its float32 buffer and its batches: one query, answers as they came."""
+    """ART's black-box ``predict`` in float64, in one query.
+
+    ART's own casts rows to float32 on the way in (its identity standardisation) and
+    answers to float32 on the way out, and sends batches of ``batch_size`` rows; a victim
+    has no preprocessing or defences of ART's to apply, and the API counts rows, not batches.
+    """
 
     def predict(self, x, batch_size=None, **kwargs):
-        x, _ = self._apply_preprocessing(x, y=None, fit=False)
-        return self._apply_postprocessing(preds=self._predict_fn(x), fit=False)
+        return self._predict_fn(np.asarray(x, dtype=float))
 
 
 class Victim(_Float64Answers, BlackBoxClassifier):
@@ -99,7 +103,7 @@ def victim(api, *, logits=False, out_of_range="refuse"):
         as an ART ``BlackBoxClassifier``.  True: answer centred log-confidences
         ``log p - mean(log p)``, which are the target's scores up to a shift per row (the
         logits FunctionallyEquivalentExtraction expects), as an ART neural network; a
-        confidence of exactly 0 has no logit and gives NaN.
+        confidence that underflowed to 0 counts as the smallest positive float.
     out_of_range : {"refuse", "clip", "answer"}
         A row outside the feature box of the public schema is refused with a ValueError
         before the API charges it, clipped into the box, or sent as it is
@@ -126,9 +130,8 @@ def victim(api, *, logits=False, out_of_range="refuse"):
             return np.eye(len(api.classes))[[position[label] for label in answer.labels.tolist()]]
         if not logits:
             return answer.proba
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scores = np.log(answer.proba)
-            return scores - scores.mean(axis=1, keepdims=True)
+        scores = np.log(np.maximum(answer.proba, np.finfo(float).tiny))  # 0 is a confidence that underflowed
+        return scores - scores.mean(axis=1, keepdims=True)
 
     kind = NetworkVictim if logits else Victim
     return kind(answers, input_shape=(len(api.features),), nb_classes=len(api.classes))
