@@ -2,7 +2,7 @@
 
 Three lines run any ART extraction attack through a :class:`kit.PredictionAPI`::
 
-    import kit.peers.art                             # first: it quiets ART's import-time warning
+    import kit.peers.art                             # before ART: it quiets ART's import-time warning
     from art.attacks.extraction import KnockoffNets
     stolen = kit.peers.art.extract(KnockoffNets, api, nb_stolen=300)   # a kit.Extraction
 
