@@ -77,7 +77,7 @@ def test_the_thief_drops_network_arguments_and_encodes_categories():
     dataset = kit.Dataset("toy", X[:400], y[:400], X[400:], y[400:], features, (0, 1))
     target = kit.train_target(dataset, "logreg")
     api = kit.PredictionAPI(target, features, output="label")
-    thief = peers.thief(api)
+    thief = peers.make_thief(api)
     thief.fit(X[:5], np.eye(2)[y[:5]], batch_size=1, nb_epochs=10, verbose=False)  # what ART 1.20 passes
     stolen = peers.extract(KnockoffNets, api, thief=thief, nb_stolen=300)
     assert isinstance(stolen.model.estimator.model[0], FeatureEncoder)
@@ -86,7 +86,7 @@ def test_the_thief_drops_network_arguments_and_encodes_categories():
 
 
 def test_a_thief_that_saw_one_class_predicts_it(api, moons):
-    thief = peers.thief(api)
+    thief = peers.make_thief(api)
     thief.fit(moons.X_test[:3], np.array([[0.0, 1.0]] * 3))
     assert np.array_equal(thief.predict(moons.X_test[:4]), np.array([[0.0, 1.0]] * 4))
 
@@ -149,7 +149,7 @@ def test_compare_is_deterministic_for_a_seed(monkeypatch):
 
 
 def test_a_network_thief_is_a_scikit_learn_network(api):
-    thief = peers.thief(api, MLPClassifier(hidden_layer_sizes=(3,), max_iter=50))
+    thief = peers.make_thief(api, MLPClassifier(hidden_layer_sizes=(3,), max_iter=50))
     assert thief.model[-1].hidden_layer_sizes == (3,) and thief.nb_classes == 2
 
 

@@ -7,14 +7,14 @@ Three lines run any ART extraction attack through a :class:`kit.PredictionAPI`::
     stolen = kit.peers.art.extract(KnockoffNets, api, nb_stolen=300)   # a kit.Extraction
 
 :func:`victim` is the API as an ART classifier (each row ART asks is one query of the API,
-counted and priced), :func:`thief` a scikit-learn model for ART to train that takes the
+counted and priced), :func:`make_thief` a scikit-learn model for ART to train that takes the
 API's raw rows (the kit's public one-hot encoding is its first step), :func:`extract` runs
 an attack with both and returns a :class:`kit.Extraction`.  They handle what ART 1.20 does
 not expect of a prediction API:
 
 - ART passes a network's ``batch_size``, ``nb_epochs`` and ``verbose`` to the thief's
   ``fit``; a scikit-learn ``fit`` takes none of them (TypeError): :class:`Thief` drops them.
-- ART hands the thief raw rows, categorical codes included: :func:`thief` encodes them as
+- ART hands the thief raw rows, categorical codes included: :func:`make_thief` encodes them as
   the target does, and maps ART's class indices back to the API's labels.
 - ART draws its rows from numpy's global generator: :func:`extract` seeds it with
   ``random_state`` and gives the caller's state back afterwards.
@@ -65,7 +65,7 @@ try:
 except ImportError as error:  # pragma: no cover - the [peers] extra is not installed
     raise ImportError("kit.peers.art needs IBM's Adversarial Robustness Toolbox: pip install -e .[peers]") from error
 
-__all__ = ["PeerModel", "Thief", "compare", "extract", "seeded", "thief", "victim"]
+__all__ = ["PeerModel", "Thief", "compare", "extract", "make_thief", "seeded", "victim"]
 
 NAN_ROW = ("ART asked a row with NaN (its search divided answers that did not change, as "
            "FunctionallyEquivalentExtraction does where the confidences saturate); refused before the API charged it")
@@ -140,7 +140,7 @@ def victim(api, *, logits=False, out_of_range="refuse"):
 class Thief(ScikitlearnClassifier):
     """A scikit-learn model for ART to train on the API's raw rows: the public encoding, then ``estimator``.
 
-    Made by :func:`thief`.  ART gives it rows and one-hot answers (class indices in the
+    Made by :func:`make_thief`.  ART gives it rows and one-hot answers (class indices in the
     order of ``api.classes``); answers of a single class fit a constant, as the kit's
     retraining does, since there is nothing to separate yet.
     """
@@ -174,7 +174,7 @@ class Thief(ScikitlearnClassifier):
         return scores
 
 
-def thief(api, estimator=None):
+def make_thief(api, estimator=None):
     """A thief for ART's KnockoffNets and CopycatCNN: the API's public one-hot encoding, then ``estimator``.
 
     Parameters
@@ -248,7 +248,7 @@ def extract(attack, api, *, pool=None, y=None, thief=None, out_of_range="refuse"
     y : array or None
         Labels of the pool, for attacks that use them (KnockoffNets' adaptive sampling).
     thief : Thief or None
-        The model ART trains (KnockoffNets, CopycatCNN); default :func:`thief` (logistic
+        The model ART trains (KnockoffNets, CopycatCNN); default :func:`make_thief` (logistic
         regression).  Attacks that build their own model ignore it.
     out_of_range : {"refuse", "clip", "answer"}
         What the victim does with rows outside the feature box (see :func:`victim`).
@@ -283,7 +283,7 @@ def extract(attack, api, *, pool=None, y=None, thief=None, out_of_range="refuse"
     rows = check_query(api.features, pool)
     if nb_stolen is not None:
         check_budget(api, min(check_whole("nb_stolen", nb_stolen), len(rows)), what=attack.__name__)
-    thief = globals()["thief"](api) if thief is None else thief
+    thief = make_thief(api) if thief is None else thief
     start = api.queries_used
     target = victim(api, logits=_needs_network(attack), out_of_range=out_of_range)
     # FunctionallyEquivalentExtraction divides by slopes that can be 0 and filters the infinities it gets: numpy's
@@ -366,7 +366,7 @@ def _peer_run(case, peer, dataset, target, budget, random_state):
                          random_state=random_state, num_neurons=case.hidden)
     else:
         attack = KnockoffNets if peer == "KnockoffNets" else CopycatCNN
-        stolen = extract(attack, api, thief=thief(api, _thief_estimator(case, peer, random_state)),
+        stolen = extract(attack, api, thief=make_thief(api, _thief_estimator(case, peer, random_state)),
                          random_state=random_state, nb_stolen=budget)
     return stolen.queries, agreement(target, stolen.model, dataset, random_state=random_state)
 
