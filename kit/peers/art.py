@@ -15,7 +15,7 @@ not expect of a prediction API:
 - ART passes a network's ``batch_size``, ``nb_epochs`` and ``verbose`` to the thief's
   ``fit``; a scikit-learn ``fit`` takes none of them (TypeError): :class:`Thief` drops them.
 - ART hands the thief raw rows, categorical codes included: :func:`make_thief` encodes them as
-  the target does, and maps ART's class indices back to the API's labels.
+  the target does; ART's answers are class indices, which :class:`PeerModel` maps back to labels.
 - ART draws its rows from numpy's global generator: :func:`extract` seeds it with
   ``random_state`` and gives the caller's state back afterwards.
 - ART's ``nb_stolen`` is a cap, not a count (it asks fewer rows when its pool is smaller):
