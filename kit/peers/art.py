@@ -358,38 +358,49 @@ def _thief_estimator(case, peer, random_state):
                          random_state=random_state)
 
 
+FEE_NOTE = ("its query count is its own (no budget); it needs a ReLU network, logits (centred log-confidences), "
+            "float64 answers and rows far outside the feature box answered")
+
+
 def _peer_run(case, peer, dataset, target, budget, random_state):
-    """One run of ``peer`` on a fresh API: (queries counted by the API, agreement)."""
+    """KnockoffNets or CopycatCNN at ``budget`` on a fresh API: (queries counted by the API, agreement)."""
     api = PredictionAPI(target, dataset.features, output="proba" if case.alpha is None else "label")
-    if peer == "FunctionallyEquivalentExtraction":
+    attack = KnockoffNets if peer == "KnockoffNets" else CopycatCNN
+    stolen = extract(attack, api, thief=make_thief(api, _thief_estimator(case, peer, random_state)),
+                     random_state=random_state, nb_stolen=budget)
+    return stolen.queries, agreement(target, stolen.model, dataset, random_state=random_state)
+
+
+def _fee_run(case, dataset, target, random_state):
+    """FunctionallyEquivalentExtraction on a fresh API: (queries counted by the API, agreement or None, note)."""
+    api = PredictionAPI(target, dataset.features)
+    try:
         stolen = extract(FunctionallyEquivalentExtraction, api, pool=100, out_of_range="answer",
                          random_state=random_state, num_neurons=case.hidden)
-    else:
-        attack = KnockoffNets if peer == "KnockoffNets" else CopycatCNN
-        stolen = extract(attack, api, thief=make_thief(api, _thief_estimator(case, peer, random_state)),
-                         random_state=random_state, nb_stolen=budget)
-    return stolen.queries, agreement(target, stolen.model, dataset, random_state=random_state)
+    except (AssertionError, ValueError) as error:  # ART reports a failed critical-point search as an AssertionError
+        return api.queries_used, None, f"failed: {error}"
+    return stolen.queries, agreement(target, stolen.model, dataset, random_state=random_state), FEE_NOTE
 
 
 def _peer_rows(case, dataset, target, common, random_state, cap):
     """The rows of each peer: at the kit's budget, then doubling budgets until it matches the kit's test agreement."""
     rows = []
     for peer in case.peers:
-        budget, most = common["budget"], cap
-        queries, score = _peer_run(case, peer, dataset, target, budget, random_state)
-        row = {"target": common["target"], "answers": common["answers"], "peer": peer, **common,
-               "peer_queries": queries, "peer_test": score.test, "peer_uniform": score.uniform,
-               "peer_queries_to_match": None, "note": ""}
-        if peer == "FunctionallyEquivalentExtraction":
-            row["note"] = ("its query count is its own (no budget); it needs a ReLU network, logits (centred "
-                           "log-confidences), float64 answers and rows far outside the feature box answered")
-            most = 0  # nothing to double
-        while score.test < common["kit_test"] and 2 * budget <= most:
-            budget *= 2
-            queries, score = _peer_run(case, peer, dataset, target, budget, random_state)
-        if score.test >= common["kit_test"]:
-            row["peer_queries_to_match"] = queries
-        rows.append(row)
+        if peer == "FunctionallyEquivalentExtraction":  # no budget to set, nothing to double
+            queries, score, note = _fee_run(case, dataset, target, random_state)
+            first = last = (queries, score)
+        else:
+            budget, note = common["budget"], ""
+            first = last = _peer_run(case, peer, dataset, target, budget, random_state)
+            while last[1].test < common["kit_test"] and 2 * budget <= cap:
+                budget *= 2
+                last = _peer_run(case, peer, dataset, target, budget, random_state)
+        queries, score = first
+        matched = last[1] is not None and last[1].test >= common["kit_test"]
+        rows.append({"target": common["target"], "answers": common["answers"], "peer": peer, **common,
+                     "peer_queries": queries, "peer_test": None if score is None else score.test,
+                     "peer_uniform": None if score is None else score.uniform,
+                     "peer_queries_to_match": last[0] if matched else None, "note": note})
     return rows
 
 
