@@ -397,6 +397,8 @@ def _peer_rows(case, dataset, target, common, random_state, cap):
                 last = _peer_run(case, peer, dataset, target, budget, random_state)
         queries, score = first
         matched = last[1] is not None and last[1].test >= common["kit_test"]
+        if not matched and not note:
+            note = f"at the most queries tried, {last[0]:,}: test {last[1].test:.2%}, uniform {last[1].uniform:.2%}"
         rows.append({"target": common["target"], "answers": common["answers"], "peer": peer, **common,
                      "peer_queries": queries, "peer_test": None if score is None else score.test,
                      "peer_uniform": None if score is None else score.uniform,
@@ -447,7 +449,8 @@ def compare(*, quick=False, random_state=1) -> list[dict]:
     list of dict
         One row per target and peer: ``target, answers, peer, budget, kit_attack,
         kit_queries, kit_test, kit_uniform, peer_queries, peer_test, peer_uniform,
-        peer_queries_to_match`` (None if never within the cap), ``note``.
+        peer_queries_to_match`` (None if never within the cap), ``note`` (what the peer
+        reached at the most queries tried when it never matched; why a row is empty).
     """
     if not isinstance(quick, bool):
         raise ValueError(f"quick must be True or False, got {quick!r}")
