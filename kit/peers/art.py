@@ -328,6 +328,9 @@ CASES = (
     Case("adult-income", "logreg", ("KnockoffNets", "CopycatCNN"), alpha=10),
     Case("adult-income", "logreg", ("KnockoffNets", "CopycatCNN"), alpha=50),
     Case("adult-race", "mlp", ("KnockoffNets",)),  # its thief is a network already: CopycatCNN would be the same
+    # FunctionallyEquivalentExtraction: its search line runs over t in [-h^2, h^2] in steps of at most 0.05, so its
+    # queries grow with h^2; it needs confidences that keep their precision far from the box (softmax's do; a binary
+    # network's 1 - p cancels, and on moons it asks NaN rows after 6 queries).
     Case("iris", "mlp", ("FunctionallyEquivalentExtraction",), hidden=4),
 )
 QUICK = ("moons", "iris")
