@@ -139,7 +139,7 @@ def test_the_peers_table_renders_what_the_adapter_compares(monkeypatch):
 
     def compare(*, quick=False, random_state=1):
         calls.append((quick, random_state))
-        return [PEER_ROW, {**PEER_ROW, "peer": "CopycatCNN", "peer_queries_to_match": 30}]
+        return [PEER_ROW, {**PEER_ROW, "peer": "CopycatCNN", "peer_queries_to_match": 30, "note": "a note"}]
 
     monkeypatch.setitem(sys.modules, "art", _module("art"))
     monkeypatch.setitem(sys.modules, "kit.peers", _module("kit.peers"))
@@ -147,8 +147,8 @@ def test_the_peers_table_renders_what_the_adapter_compares(monkeypatch):
     section = run_experiment(peers, Config.default(quick=True), progress=False)
     assert calls == [(True, 1)]
     rows = section.tables[0].rows
-    assert rows[0][:3] == ["moons logreg", "confidences", "KnockoffNets"] and rows[0][-2:] == ["never", "-"]
-    assert rows[1][-2:] == ["30", "x10"]
+    assert rows[0][:3] == ["moons logreg", "confidences", "KnockoffNets"] and rows[0][-3:] == ["never", "-", ""]
+    assert rows[1][-3:] == ["30", "x10", "a note"]
 
 
 def test_warnings_of_a_run_go_into_its_section_named_by_the_run():

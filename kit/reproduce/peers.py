@@ -15,7 +15,7 @@ from .core import Job, Section, Table, pct, ratio, times, whole
 
 NAME, TITLE = "peers", "The kit beside ART's extraction attacks"
 COLUMNS = ["target", "answers", "peer", "budget", "kit attack", "kit queries", "kit 1-R_test %", "kit 1-R_unif %",
-           "peer queries", "peer 1-R_test %", "peer 1-R_unif %", "peer queries to match", "ratio (queries)"]
+           "peer queries", "peer 1-R_test %", "peer 1-R_unif %", "peer queries to match", "ratio (queries)", "note"]
 
 
 def available():
@@ -45,5 +45,5 @@ def build(config, results):
         table.add(row["target"], row["answers"], row["peer"], whole(row["budget"]), row["kit_attack"],
                   whole(row["kit_queries"]), pct(row["kit_test"]), pct(row["kit_uniform"]), whole(row["peer_queries"]),
                   pct(row["peer_test"]), pct(row["peer_uniform"]), "never" if match is None else whole(match),
-                  times(ratio(match, row["kit_queries"])))
+                  times(ratio(match, row["kit_queries"])), row.get("note") or "")
     return Section(NAME, TITLE, __doc__.split("\n\n", 1)[1].strip(), [table])
